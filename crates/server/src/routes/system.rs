@@ -1,0 +1,74 @@
+//! Health, readiness, metrics and the OpenAPI document.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder once (several servers in
+/// one test process share it).
+pub fn install_metrics() {
+    METRICS.get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics recorder not installed");
+            None
+        }
+    });
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.store.ping().await {
+        "ready".into_response()
+    } else {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Not ready", "the database is not answering").into_response()
+    }
+}
+
+pub async fn metrics() -> Response {
+    install_metrics();
+    let body = METRICS.get().and_then(|h| h.as_ref()).map(|h| h.render()).unwrap_or_default();
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    response
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
+/// Counts requests and their latency by route template (never by raw path,
+/// which would explode the label set).
+pub async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("opsdesk_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("opsdesk_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Unknown routes get problem+json too.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see /api/v1/openapi.json")
+}

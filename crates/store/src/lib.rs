@@ -1,0 +1,176 @@
+//! Persistence for opsdesk: one implementation over SQLite and PostgreSQL.
+//!
+//! All SQL is written once with `$n` placeholders and portable types (epoch
+//! microseconds, 0/1 booleans, JSON as text) and runs through sqlx's `Any`
+//! driver. The two places the dialects really differ, full-text search and
+//! job leasing, branch on [`Backend`].
+//!
+//! Every write runs in a [`tx::WriteTx`], which appends its events to the
+//! hash-chained log in the same transaction as the state change.
+
+pub mod comments;
+pub mod directory;
+mod error;
+pub mod events;
+pub mod listing;
+pub mod models;
+mod rows;
+pub mod testing;
+pub mod tickets;
+pub mod tokens;
+pub mod tx;
+pub mod users;
+
+pub use error::StoreError;
+pub use models::*;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Chooses the backend from the URL scheme, or says what is accepted.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(StoreError::Config(format!(
+                "unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://USER@HOST/DB"
+            )))
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer at a time. Queuing writers here instead of in
+    /// SQLite's sleeping busy handler keeps write latency flat under load.
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects without migrating. `sqlite://PATH` creates the file if needed.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Config(format!("invalid database URL: {e}")))?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL: readers never block the writer. synchronous=FULL
+                            // makes every acknowledged commit survive power loss,
+                            // not only a process crash.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        })
+    }
+
+    /// Connects and applies pending migrations (safe to run from several nodes
+    /// at once: sqlx takes an advisory lock on PostgreSQL).
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &MIGRATE_SQLITE,
+            Backend::Postgres => &MIGRATE_POSTGRES,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// True when the database answers; for `/readyz`.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Writes a consistent copy of the database to `path` (SQLite:
+    /// `VACUUM INTO`, safe while the server runs). PostgreSQL is backed up
+    /// with its own tools (pg_dump).
+    pub async fn backup(&self, path: &str) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                if std::path::Path::new(path).exists() {
+                    return Err(StoreError::Config(format!("{path} already exists; refusing to overwrite it")));
+                }
+                sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
+                Ok(())
+            }
+            Backend::Postgres => Err(StoreError::Config(
+                "backup of a PostgreSQL database is done with pg_dump; `opsdesk backup` covers SQLite".into(),
+            )),
+        }
+    }
+}
