@@ -26,7 +26,11 @@ mod tests {
             (&[2, 5, 9], Some(6), Some(9)), // last one left the team
         ];
         for &(members, last, expected) in cases {
-            assert_eq!(next_in_rotation(members, last), expected, "{members:?} after {last:?}");
+            assert_eq!(
+                next_in_rotation(members, last),
+                expected,
+                "{members:?} after {last:?}"
+            );
         }
     }
 

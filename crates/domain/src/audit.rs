@@ -50,13 +50,17 @@ pub fn chain_hash(prev_hash: &str, event: &ChainedEvent<'_>) -> String {
 /// Where and why the chain is broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {
-    #[error("event {seq}: expected sequence number {expected}; events before it were deleted or reordered")]
+    #[error(
+        "event {seq}: expected sequence number {expected}; events before it were deleted or reordered"
+    )]
     SequenceGap { seq: i64, expected: i64 },
     #[error("event {seq}: its prev_hash does not match event {}'s hash; an earlier event was changed or deleted", .seq - 1)]
     BrokenLink { seq: i64 },
     #[error("event {seq}: its contents do not match its hash; the row was edited")]
     Tampered { seq: i64 },
-    #[error("the log ends at event {last_seq} but the chain head records event {head_seq}; the newest events were deleted")]
+    #[error(
+        "the log ends at event {last_seq} but the chain head records event {head_seq}; the newest events were deleted"
+    )]
     Truncated { last_seq: i64, head_seq: i64 },
 }
 
@@ -92,7 +96,12 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
-    pub fn check(&mut self, event: &ChainedEvent<'_>, prev_hash: &str, hash: &str) -> Result<(), ChainBreak> {
+    pub fn check(
+        &mut self,
+        event: &ChainedEvent<'_>,
+        prev_hash: &str,
+        hash: &str,
+    ) -> Result<(), ChainBreak> {
         if event.seq != self.next_seq {
             return Err(ChainBreak::SequenceGap {
                 seq: event.seq,
@@ -151,7 +160,12 @@ mod tests {
         let mut prev = GENESIS_HASH.to_string();
         (1..=n)
             .map(|seq| {
-                let mut row = Row { seq, data: format!("{{\"n\":{seq}}}"), prev: prev.clone(), hash: String::new() };
+                let mut row = Row {
+                    seq,
+                    data: format!("{{\"n\":{seq}}}"),
+                    prev: prev.clone(),
+                    hash: String::new(),
+                };
                 row.hash = chain_hash(&prev, &event(&row));
                 prev = row.hash.clone();
                 row
@@ -182,26 +196,56 @@ mod tests {
 
         let mut edited = chain(5);
         edited[2].data = "{\"n\":999}".into();
-        assert_eq!(verify(&edited, (5, &head)), Err(ChainBreak::Tampered { seq: 3 }));
+        assert_eq!(
+            verify(&edited, (5, &head)),
+            Err(ChainBreak::Tampered { seq: 3 })
+        );
 
         let mut deleted = chain(5);
         deleted.remove(1);
-        assert_eq!(verify(&deleted, (5, &head)), Err(ChainBreak::SequenceGap { seq: 3, expected: 2 }));
+        assert_eq!(
+            verify(&deleted, (5, &head)),
+            Err(ChainBreak::SequenceGap {
+                seq: 3,
+                expected: 2
+            })
+        );
 
         let mut rehashed = chain(5);
         rehashed[1].data = "{\"n\":0}".into();
         rehashed[1].hash = chain_hash(&rehashed[1].prev.clone(), &event(&rehashed[1]));
-        assert_eq!(verify(&rehashed, (5, &head)), Err(ChainBreak::BrokenLink { seq: 3 }));
+        assert_eq!(
+            verify(&rehashed, (5, &head)),
+            Err(ChainBreak::BrokenLink { seq: 3 })
+        );
 
         let truncated: Vec<Row> = chain(5).into_iter().take(3).collect();
-        assert_eq!(verify(&truncated, (5, &head)), Err(ChainBreak::Truncated { last_seq: 3, head_seq: 5 }));
+        assert_eq!(
+            verify(&truncated, (5, &head)),
+            Err(ChainBreak::Truncated {
+                last_seq: 3,
+                head_seq: 5
+            })
+        );
         let _ = rows;
     }
 
     #[test]
     fn field_boundaries_are_unambiguous() {
-        let a = ChainedEvent { seq: 1, at: 0, actor: None, entity: "ab", entity_id: "c", kind: "k", data: "{}" };
-        let b = ChainedEvent { entity: "a", entity_id: "bc", ..a };
+        let a = ChainedEvent {
+            seq: 1,
+            at: 0,
+            actor: None,
+            entity: "ab",
+            entity_id: "c",
+            kind: "k",
+            data: "{}",
+        };
+        let b = ChainedEvent {
+            entity: "a",
+            entity_id: "bc",
+            ..a
+        };
         assert_ne!(chain_hash(GENESIS_HASH, &a), chain_hash(GENESIS_HASH, &b));
     }
 }

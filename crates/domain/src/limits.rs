@@ -69,7 +69,10 @@ pub fn check_short_text(field: &str, text: &str) -> Result<(), FieldError> {
         ));
     }
     if text.chars().any(|c| c.is_control()) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }

@@ -147,7 +147,11 @@ mod tests {
         ];
         assert_eq!(table.len(), Impact::ALL.len() * Urgency::ALL.len());
         for (impact, urgency, expected) in table {
-            assert_eq!(priority_from(impact, urgency), expected, "{impact}/{urgency}");
+            assert_eq!(
+                priority_from(impact, urgency),
+                expected,
+                "{impact}/{urgency}"
+            );
         }
     }
 

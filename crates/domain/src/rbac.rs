@@ -41,7 +41,11 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("'{s}' is not a valid role; expected one of: requester, agent, manager, admin"))
+            .ok_or_else(|| {
+                format!(
+                    "'{s}' is not a valid role; expected one of: requester, agent, manager, admin"
+                )
+            })
     }
 }
 
@@ -119,7 +123,10 @@ mod tests {
     use super::*;
 
     fn actor(role: Role) -> Actor {
-        Actor { user_id: UserId(1), role }
+        Actor {
+            user_id: UserId(1),
+            role,
+        }
     }
 
     #[test]
@@ -155,9 +162,15 @@ mod tests {
     fn requesters_may_only_confirm_reopen_or_withdraw_their_own() {
         let me = actor(Role::Requester);
         for step in TransitionName::ALL {
-            let expected = matches!(step, TransitionName::Reopen | TransitionName::Close | TransitionName::Cancel);
+            let expected = matches!(
+                step,
+                TransitionName::Reopen | TransitionName::Close | TransitionName::Cancel
+            );
             assert_eq!(me.may_take_step(UserId(1), step), expected, "{step}");
-            assert!(!me.may_take_step(UserId(2), step), "{step} on someone else's ticket");
+            assert!(
+                !me.may_take_step(UserId(2), step),
+                "{step} on someone else's ticket"
+            );
             assert!(actor(Role::Agent).may_take_step(UserId(2), step));
         }
     }

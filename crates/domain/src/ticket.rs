@@ -218,17 +218,67 @@ macro_rules! str_enum {
     };
 }
 
-str_enum!(TicketKind, "ticket kind", [TicketKind::Incident, TicketKind::ServiceRequest, TicketKind::Problem, TicketKind::Change]);
-str_enum!(TicketState, "ticket state", [
-    TicketState::New, TicketState::InProgress, TicketState::OnHold, TicketState::Resolved,
-    TicketState::Closed, TicketState::AwaitingApproval, TicketState::Approved, TicketState::Rejected,
-    TicketState::Fulfilled, TicketState::Cancelled, TicketState::Investigating, TicketState::KnownError,
-    TicketState::Draft, TicketState::Assessment, TicketState::Scheduled, TicketState::Implementing,
-    TicketState::Review,
-]);
-str_enum!(OnHoldReason, "on-hold reason", [OnHoldReason::AwaitingCustomer, OnHoldReason::AwaitingVendor, OnHoldReason::AwaitingChange]);
-str_enum!(ChangeOutcome, "change outcome", [ChangeOutcome::Successful, ChangeOutcome::Failed, ChangeOutcome::RolledBack]);
-str_enum!(LinkKind, "link kind", [LinkKind::DuplicateOf, LinkKind::CausedBy, LinkKind::Related, LinkKind::ParentOf]);
+str_enum!(
+    TicketKind,
+    "ticket kind",
+    [
+        TicketKind::Incident,
+        TicketKind::ServiceRequest,
+        TicketKind::Problem,
+        TicketKind::Change
+    ]
+);
+str_enum!(
+    TicketState,
+    "ticket state",
+    [
+        TicketState::New,
+        TicketState::InProgress,
+        TicketState::OnHold,
+        TicketState::Resolved,
+        TicketState::Closed,
+        TicketState::AwaitingApproval,
+        TicketState::Approved,
+        TicketState::Rejected,
+        TicketState::Fulfilled,
+        TicketState::Cancelled,
+        TicketState::Investigating,
+        TicketState::KnownError,
+        TicketState::Draft,
+        TicketState::Assessment,
+        TicketState::Scheduled,
+        TicketState::Implementing,
+        TicketState::Review,
+    ]
+);
+str_enum!(
+    OnHoldReason,
+    "on-hold reason",
+    [
+        OnHoldReason::AwaitingCustomer,
+        OnHoldReason::AwaitingVendor,
+        OnHoldReason::AwaitingChange
+    ]
+);
+str_enum!(
+    ChangeOutcome,
+    "change outcome",
+    [
+        ChangeOutcome::Successful,
+        ChangeOutcome::Failed,
+        ChangeOutcome::RolledBack
+    ]
+);
+str_enum!(
+    LinkKind,
+    "link kind",
+    [
+        LinkKind::DuplicateOf,
+        LinkKind::CausedBy,
+        LinkKind::Related,
+        LinkKind::ParentOf
+    ]
+);
 
 /// The human ticket number: kind prefix and a per-kind sequence, "INC-000123".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -264,9 +314,15 @@ mod tests {
 
     #[test]
     fn numbers_are_zero_padded_per_kind() {
-        let n = TicketNumber { kind: TicketKind::Incident, seq: 123 };
+        let n = TicketNumber {
+            kind: TicketKind::Incident,
+            seq: 123,
+        };
         assert_eq!(n.to_string(), "INC-000123");
-        let n = TicketNumber { kind: TicketKind::ServiceRequest, seq: 1_234_567 };
+        let n = TicketNumber {
+            kind: TicketKind::ServiceRequest,
+            seq: 1_234_567,
+        };
         assert_eq!(n.to_string(), "REQ-1234567");
     }
 
@@ -274,7 +330,10 @@ mod tests {
     fn numbers_parse_loosely_but_strictly_enough() {
         assert_eq!(
             TicketNumber::parse("chg-42"),
-            Some(TicketNumber { kind: TicketKind::Change, seq: 42 })
+            Some(TicketNumber {
+                kind: TicketKind::Change,
+                seq: 42
+            })
         );
         assert_eq!(TicketNumber::parse("PRB-000007").map(|n| n.seq), Some(7));
         assert_eq!(TicketNumber::parse("XYZ-1"), None);

@@ -1,9 +1,10 @@
 //! The state machine of each ticket kind.
 //!
 //! Every legal move is one row of [`edges`]: `(from, action, to)`. Nothing else
-//! changes a ticket's state (merging closes through the same `close` edge), so
-//! the tables below are the whole truth, and `docs/state-machines.md` is
-//! generated from them by [`markdown_table`] (a test keeps the two identical).
+//! changes a ticket's state except merging a duplicate, which closes it from
+//! any open state because the work goes on in the survivor. So the tables
+//! below are the whole truth, and `docs/state-machines.md` is generated from
+//! them by [`markdown_table`] (a test keeps the two identical).
 
 use crate::FieldError;
 use crate::limits::{check_required_body, check_short_text};
@@ -120,16 +121,18 @@ impl FromStr for TransitionName {
 }
 
 /// A step somebody asks for, with the data that step needs. The JSON shape is
-/// `{"action": "hold", "reason": "awaiting_customer"}`.
+/// `{"action": "hold", "reason": "awaiting_customer"}`. Steps without data are
+/// empty struct variants (`Acknowledge {}`), not unit variants, because serde
+/// ignores unknown fields next to the tag of a unit variant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Transition {
-    Acknowledge,
-    Start,
+    Acknowledge {},
+    Start {},
     Hold {
         reason: OnHoldReason,
     },
-    Resume,
+    Resume {},
     Resolve {
         resolution_code: String,
         resolution_note: String,
@@ -142,7 +145,7 @@ pub enum Transition {
         #[serde(default)]
         outcome: Option<ChangeOutcome>,
     },
-    SubmitForApproval,
+    SubmitForApproval {},
     Approve {
         #[serde(default)]
         note: Option<String>,
@@ -156,37 +159,37 @@ pub enum Transition {
     Cancel {
         reason: String,
     },
-    Investigate,
+    Investigate {},
     RecordKnownError {
         workaround: String,
     },
-    SubmitForAssessment,
-    RequestApproval,
-    Implement,
-    CompleteImplementation,
+    SubmitForAssessment {},
+    RequestApproval {},
+    Implement {},
+    CompleteImplementation {},
 }
 
 impl Transition {
     pub fn name(&self) -> TransitionName {
         match self {
-            Transition::Acknowledge => TransitionName::Acknowledge,
-            Transition::Start => TransitionName::Start,
+            Transition::Acknowledge {} => TransitionName::Acknowledge,
+            Transition::Start {} => TransitionName::Start,
             Transition::Hold { .. } => TransitionName::Hold,
-            Transition::Resume => TransitionName::Resume,
+            Transition::Resume {} => TransitionName::Resume,
             Transition::Resolve { .. } => TransitionName::Resolve,
             Transition::Reopen { .. } => TransitionName::Reopen,
             Transition::Close { .. } => TransitionName::Close,
-            Transition::SubmitForApproval => TransitionName::SubmitForApproval,
+            Transition::SubmitForApproval {} => TransitionName::SubmitForApproval,
             Transition::Approve { .. } => TransitionName::Approve,
             Transition::Reject { .. } => TransitionName::Reject,
             Transition::Fulfill { .. } => TransitionName::Fulfill,
             Transition::Cancel { .. } => TransitionName::Cancel,
-            Transition::Investigate => TransitionName::Investigate,
+            Transition::Investigate {} => TransitionName::Investigate,
             Transition::RecordKnownError { .. } => TransitionName::RecordKnownError,
-            Transition::SubmitForAssessment => TransitionName::SubmitForAssessment,
-            Transition::RequestApproval => TransitionName::RequestApproval,
-            Transition::Implement => TransitionName::Implement,
-            Transition::CompleteImplementation => TransitionName::CompleteImplementation,
+            Transition::SubmitForAssessment {} => TransitionName::SubmitForAssessment,
+            Transition::RequestApproval {} => TransitionName::RequestApproval,
+            Transition::Implement {} => TransitionName::Implement,
+            Transition::CompleteImplementation {} => TransitionName::CompleteImplementation,
         }
     }
 }
@@ -319,7 +322,9 @@ impl Default for ReopenPolicy {
 impl ReopenPolicy {
     /// When a ticket resolved at `resolved_at` is closed for good.
     pub fn closes_at(&self, resolved_at: Timestamp) -> Timestamp {
-        resolved_at.saturating_add(self.window).unwrap_or(Timestamp::MAX)
+        resolved_at
+            .saturating_add(self.window)
+            .unwrap_or(Timestamp::MAX)
     }
 }
 
@@ -374,7 +379,11 @@ fn list(names: &[TransitionName]) -> String {
     if names.is_empty() {
         return "none (the ticket is closed)".into();
     }
-    names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Decides whether `step` is legal for the ticket now and what it changes.
@@ -405,7 +414,7 @@ pub fn plan(
         note: None,
     };
     match step {
-        Transition::Acknowledge => {
+        Transition::Acknowledge {} => {
             planned.milestone = Some(Milestone::Acknowledged);
             planned.takes_ownership = true;
         }
@@ -417,7 +426,8 @@ pub fn plan(
             check_short_text("resolution_code", resolution_code)?;
             check_required_body("resolution_note", resolution_note)?;
             planned.milestone = Some(Milestone::Resolved);
-            planned.resolution = Some((resolution_code.trim().to_string(), resolution_note.clone()));
+            planned.resolution =
+                Some((resolution_code.trim().to_string(), resolution_note.clone()));
         }
         Transition::Fulfill { resolution_note } => {
             check_required_body("resolution_note", resolution_note)?;
@@ -474,14 +484,14 @@ pub fn plan(
             check_required_body("workaround", workaround)?;
             planned.workaround = Some(workaround.clone());
         }
-        Transition::Start
-        | Transition::Resume
-        | Transition::SubmitForApproval
-        | Transition::Investigate
-        | Transition::SubmitForAssessment
-        | Transition::RequestApproval
-        | Transition::Implement
-        | Transition::CompleteImplementation => {}
+        Transition::Start {}
+        | Transition::Resume {}
+        | Transition::SubmitForApproval {}
+        | Transition::Investigate {}
+        | Transition::SubmitForAssessment {}
+        | Transition::RequestApproval {}
+        | Transition::Implement {}
+        | Transition::CompleteImplementation {} => {}
     }
     Ok(planned)
 }
@@ -494,7 +504,11 @@ pub fn markdown_table(kind: TicketKind) -> String {
         let required = if required.is_empty() {
             "-".to_string()
         } else {
-            required.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            required
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         out.push_str(&format!("| {from} | `{name}` | {to} | {required} |\n"));
     }
@@ -510,21 +524,30 @@ mod tests {
     }
 
     fn facts(kind: TicketKind, state: TicketState) -> TicketFacts {
-        TicketFacts { kind, state, resolved_at: None }
+        TicketFacts {
+            kind,
+            state,
+            resolved_at: None,
+        }
     }
 
     #[test]
     fn illegal_step_lists_what_is_allowed() {
         let err = plan(
             facts(TicketKind::Incident, TicketState::New),
-            &Transition::Hold { reason: OnHoldReason::AwaitingCustomer },
+            &Transition::Hold {
+                reason: OnHoldReason::AwaitingCustomer,
+            },
             at("2026-01-01T00:00:00Z"),
             ReopenPolicy::default(),
         )
         .unwrap_err();
         match err {
             TransitionError::Illegal { allowed, .. } => {
-                assert_eq!(allowed, vec![TransitionName::Acknowledge, TransitionName::Resolve]);
+                assert_eq!(
+                    allowed,
+                    vec![TransitionName::Acknowledge, TransitionName::Resolve]
+                );
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -534,19 +557,30 @@ mod tests {
     fn resolve_requires_code_and_note() {
         let err = plan(
             facts(TicketKind::Incident, TicketState::InProgress),
-            &Transition::Resolve { resolution_code: "fixed".into(), resolution_note: " ".into() },
+            &Transition::Resolve {
+                resolution_code: "fixed".into(),
+                resolution_note: " ".into(),
+            },
             at("2026-01-01T00:00:00Z"),
             ReopenPolicy::default(),
         )
         .unwrap_err();
-        assert_eq!(err, TransitionError::Invalid(FieldError::new("resolution_note", "must not be empty")));
+        assert_eq!(
+            err,
+            TransitionError::Invalid(FieldError::new("resolution_note", "must not be empty"))
+        );
     }
 
     #[test]
     fn reopen_only_within_the_window() {
-        let policy = ReopenPolicy { window: SignedDuration::from_hours(24) };
+        let policy = ReopenPolicy {
+            window: SignedDuration::from_hours(24),
+        };
         let resolved = facts(TicketKind::Incident, TicketState::Resolved);
-        let resolved = TicketFacts { resolved_at: Some(at("2026-03-01T10:00:00Z")), ..resolved };
+        let resolved = TicketFacts {
+            resolved_at: Some(at("2026-03-01T10:00:00Z")),
+            ..resolved
+        };
         let step = Transition::Reopen { reason: None };
         let ok = plan(resolved, &step, at("2026-03-02T09:59:59Z"), policy).unwrap();
         assert!(ok.reopens);
@@ -559,12 +593,34 @@ mod tests {
     fn change_close_needs_an_outcome_and_others_refuse_one() {
         let now = at("2026-01-01T00:00:00Z");
         let review = facts(TicketKind::Change, TicketState::Review);
-        let err = plan(review, &Transition::Close { outcome: None }, now, ReopenPolicy::default()).unwrap_err();
+        let err = plan(
+            review,
+            &Transition::Close { outcome: None },
+            now,
+            ReopenPolicy::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, TransitionError::Invalid(ref f) if f.field == "outcome"));
-        let ok = plan(review, &Transition::Close { outcome: Some(ChangeOutcome::RolledBack) }, now, ReopenPolicy::default()).unwrap();
+        let ok = plan(
+            review,
+            &Transition::Close {
+                outcome: Some(ChangeOutcome::RolledBack),
+            },
+            now,
+            ReopenPolicy::default(),
+        )
+        .unwrap();
         assert_eq!(ok.change_outcome, Some(ChangeOutcome::RolledBack));
         let resolved = facts(TicketKind::Incident, TicketState::Resolved);
-        let err = plan(resolved, &Transition::Close { outcome: Some(ChangeOutcome::Failed) }, now, ReopenPolicy::default()).unwrap_err();
+        let err = plan(
+            resolved,
+            &Transition::Close {
+                outcome: Some(ChangeOutcome::Failed),
+            },
+            now,
+            ReopenPolicy::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, TransitionError::Invalid(ref f) if f.field == "outcome"));
     }
 
@@ -572,18 +628,38 @@ mod tests {
     fn approve_means_scheduled_for_changes_and_approved_for_requests() {
         let now = at("2026-01-01T00:00:00Z");
         let step = Transition::Approve { note: None };
-        let change = plan(facts(TicketKind::Change, TicketState::AwaitingApproval), &step, now, ReopenPolicy::default()).unwrap();
+        let change = plan(
+            facts(TicketKind::Change, TicketState::AwaitingApproval),
+            &step,
+            now,
+            ReopenPolicy::default(),
+        )
+        .unwrap();
         assert_eq!(change.to, TicketState::Scheduled);
-        let request = plan(facts(TicketKind::ServiceRequest, TicketState::AwaitingApproval), &step, now, ReopenPolicy::default()).unwrap();
+        let request = plan(
+            facts(TicketKind::ServiceRequest, TicketState::AwaitingApproval),
+            &step,
+            now,
+            ReopenPolicy::default(),
+        )
+        .unwrap();
         assert_eq!(request.to, TicketState::Approved);
     }
 
     #[test]
     fn json_shape_is_action_tagged_and_strict() {
-        let t: Transition = serde_json::from_str(r#"{"action":"hold","reason":"awaiting_vendor"}"#).unwrap();
-        assert_eq!(t, Transition::Hold { reason: OnHoldReason::AwaitingVendor });
+        let t: Transition =
+            serde_json::from_str(r#"{"action":"hold","reason":"awaiting_vendor"}"#).unwrap();
+        assert_eq!(
+            t,
+            Transition::Hold {
+                reason: OnHoldReason::AwaitingVendor
+            }
+        );
         assert!(serde_json::from_str::<Transition>(r#"{"action":"hold"}"#).is_err());
-        assert!(serde_json::from_str::<Transition>(r#"{"action":"acknowledge","extra":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Transition>(r#"{"action":"acknowledge","extra":1}"#).is_err()
+        );
         assert!(serde_json::from_str::<Transition>(r#"{"action":"teleport"}"#).is_err());
     }
 

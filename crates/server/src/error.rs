@@ -36,7 +36,9 @@ pub struct FieldProblem {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub problem: Problem,
+    /// Boxed: errors travel through every `Result` in the handlers, and
+    /// the happy path should not pay for their size.
+    pub problem: Box<Problem>,
     pub retry_after: Option<u64>,
 }
 
@@ -44,20 +46,25 @@ impl ApiError {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!("urn:opsdesk:problem:{slug}"),
                 title: title.to_string(),
                 status: status.as_u16(),
                 detail: detail.into(),
                 errors: vec![],
                 allowed_transitions: None,
-            },
+            }),
             retry_after: None,
         }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+            detail,
+        )
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
@@ -69,7 +76,12 @@ impl ApiError {
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            detail,
+        )
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
@@ -91,7 +103,12 @@ impl ApiError {
     }
 
     pub fn internal(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", detail)
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            detail,
+        )
     }
 }
 
@@ -104,21 +121,35 @@ impl From<FieldError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound { entity, id } => ApiError::not_found(format!("{entity} {id} not found")),
+            StoreError::NotFound { entity, id } => {
+                ApiError::not_found(format!("{entity} {id} not found"))
+            }
             StoreError::Conflict(msg) => ApiError::conflict(msg),
             StoreError::Invalid(f) => f.into(),
             StoreError::Transition(TransitionError::Invalid(f)) => f.into(),
             StoreError::Transition(t @ TransitionError::Illegal { .. }) => {
                 let allowed: Vec<String> = match &t {
-                    TransitionError::Illegal { allowed, .. } => allowed.iter().map(TransitionName::to_string).collect(),
+                    TransitionError::Illegal { allowed, .. } => {
+                        allowed.iter().map(TransitionName::to_string).collect()
+                    }
                     _ => vec![],
                 };
-                let mut e = ApiError::new(StatusCode::CONFLICT, "illegal-transition", "Illegal transition", t.to_string());
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "illegal-transition",
+                    "Illegal transition",
+                    t.to_string(),
+                );
                 e.problem.allowed_transitions = Some(allowed);
                 e
             }
             StoreError::Transition(t @ TransitionError::ReopenWindowClosed { .. }) => {
-                ApiError::new(StatusCode::CONFLICT, "reopen-window-closed", "Reopen window closed", t.to_string())
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "reopen-window-closed",
+                    "Reopen window closed",
+                    t.to_string(),
+                )
             }
             StoreError::Database(sqlx_error) => {
                 tracing::error!(error = %sqlx_error, "database error");
@@ -153,10 +184,14 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         if let Some(secs) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -65,7 +65,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(routes::system::track_metrics))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(error::ApiError::internal("the server hit a bug; it has been logged"))
+            axum::response::IntoResponse::into_response(error::ApiError::internal(
+                "the server hit a bug; it has been logged",
+            ))
         }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -81,7 +83,9 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(workers::run(state.clone(), stop_rx));
     let app = router(state);
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
     result

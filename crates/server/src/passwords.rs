@@ -1,8 +1,8 @@
 //! argon2id password hashing, and the first admin account.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use jiff::Timestamp;
 use opsdesk_domain::{FieldError, Role};
 use opsdesk_store::{NewUser, Store, StoreError};
@@ -12,10 +12,16 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 pub fn check_password_strength(password: &str) -> Result<(), FieldError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(FieldError::new("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(FieldError::new("password", format!("must be at most {MAX_PASSWORD_BYTES} bytes")));
+        return Err(FieldError::new(
+            "password",
+            format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
     }
     Ok(())
 }
@@ -33,7 +39,11 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     if password.len() > MAX_PASSWORD_BYTES {
         return false;
     }
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// Hash work for unknown usernames, so response time doesn't reveal which
@@ -49,18 +59,25 @@ pub fn generate_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// On an empty database, creates the `admin` user. Returns the password
 /// when it was generated (the caller prints it once).
-pub async fn ensure_admin(store: &Store, password: Option<String>, now: Timestamp) -> Result<Option<String>, StoreError> {
+pub async fn ensure_admin(
+    store: &Store,
+    password: Option<String>,
+    now: Timestamp,
+) -> Result<Option<String>, StoreError> {
     if store.count_users().await? > 0 {
         return Ok(None);
     }
     let generated = password.is_none();
     let password = password.unwrap_or_else(generate_password);
-    check_password_strength(&password).map_err(|e| StoreError::Config(format!("OPSDESK_ADMIN_PASSWORD {}", e.message)))?;
+    check_password_strength(&password)
+        .map_err(|e| StoreError::Config(format!("OPSDESK_ADMIN_PASSWORD {}", e.message)))?;
     let user = NewUser {
         username: "admin".into(),
         display_name: "Administrator".into(),

@@ -22,7 +22,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 pub async fn tick(state: &AppState) -> Result<u64, opsdesk_store::StoreError> {
     let mut total = 0;
     loop {
-        let closed = state.store.close_expired_resolutions(state.config.reopen, Timestamp::now(), 500).await?;
+        let closed = state
+            .store
+            .close_expired_resolutions(state.config.reopen, Timestamp::now(), 500)
+            .await?;
         total += closed;
         if closed < 500 {
             break;

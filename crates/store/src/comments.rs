@@ -34,7 +34,10 @@ impl Store {
         }
         let t = load_ticket(&mut tx, ticket_id).await?;
         if t.state.is_terminal() {
-            return Err(StoreError::Conflict(format!("{} is {}; open a new ticket instead of commenting", t.number, t.state)));
+            return Err(StoreError::Conflict(format!(
+                "{} is {}; open a new ticket instead of commenting",
+                t.number, t.state
+            )));
         }
         let mut redactions = Vec::new();
         let body = redact_field("body", body, &mut redactions);
@@ -70,14 +73,30 @@ impl Store {
         )
         .await?;
         if !redactions.is_empty() {
-            tx.event("ticket", ticket_id, "ticket.redacted", json!({"fields": redactions, "comment_id": id})).await?;
+            tx.event(
+                "ticket",
+                ticket_id,
+                "ticket.redacted",
+                json!({"fields": redactions, "comment_id": id}),
+            )
+            .await?;
         }
-        let waiting_on_requester =
-            t.state == TicketState::OnHold && t.on_hold_reason == Some(OnHoldReason::AwaitingCustomer);
-        if waiting_on_requester && author.user_id == t.requester_id && visibility == Visibility::Public {
+        let waiting_on_requester = t.state == TicketState::OnHold
+            && t.on_hold_reason == Some(OnHoldReason::AwaitingCustomer);
+        if waiting_on_requester
+            && author.user_id == t.requester_id
+            && visibility == Visibility::Public
+        {
             let fresh = load_ticket(&mut tx, ticket_id).await?;
-            apply_transition(&mut tx, &fresh, &Transition::Resume, ReopenPolicy::default(), author, json!({"automatic": true, "reason": "requester replied"}))
-                .await?;
+            apply_transition(
+                &mut tx,
+                &fresh,
+                &Transition::Resume {},
+                ReopenPolicy::default(),
+                author,
+                json!({"automatic": true, "reason": "requester replied"}),
+            )
+            .await?;
         }
         tx.remember(idem, &format!("comment:{id}")).await?;
         tx.commit().await?;
@@ -85,22 +104,33 @@ impl Store {
     }
 
     pub async fn get_comment(&self, id: i64) -> Result<Comment, StoreError> {
-        let row = crate::rows::dynamic_query(&format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("comment", id))?;
+        let row = crate::rows::dynamic_query(&format!(
+            "SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("comment", id))?;
         comment(&row)
     }
 
     /// Comments oldest first; internal notes only when asked for.
-    pub async fn list_comments(&self, ticket_id: TicketId, include_internal: bool) -> Result<Vec<Comment>, StoreError> {
+    pub async fn list_comments(
+        &self,
+        ticket_id: TicketId,
+        include_internal: bool,
+    ) -> Result<Vec<Comment>, StoreError> {
         let sql = if include_internal {
             format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE ticket_id = $1 ORDER BY id")
         } else {
-            format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE ticket_id = $1 AND visibility = 'public' ORDER BY id")
+            format!(
+                "SELECT {COMMENT_COLUMNS} FROM comments WHERE ticket_id = $1 AND visibility = 'public' ORDER BY id"
+            )
         };
-        let rows = crate::rows::dynamic_query(&sql).bind(ticket_id.0).fetch_all(&self.pool).await?;
+        let rows = crate::rows::dynamic_query(&sql)
+            .bind(ticket_id.0)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(comment).collect()
     }
 
@@ -115,14 +145,17 @@ impl Store {
         idem: Option<&IdempotencyKey>,
     ) -> Result<Link, StoreError> {
         if source == target {
-            return Err(StoreError::invalid("target_id", "a ticket cannot be linked to itself"));
+            return Err(StoreError::invalid(
+                "target_id",
+                "a ticket cannot be linked to itself",
+            ));
         }
         let mut tx = self.write(Some(actor), now).await?;
         if tx.replayed(idem).await?.is_none() {
             let s = load_ticket(&mut tx, source).await?;
-            let t = load_ticket(&mut tx, target)
-                .await
-                .map_err(|_| StoreError::invalid("target_id", format!("ticket {target} does not exist")))?;
+            let t = load_ticket(&mut tx, target).await.map_err(|_| {
+                StoreError::invalid("target_id", format!("ticket {target} does not exist"))
+            })?;
             let exists = sqlx::query(
                 "SELECT kind FROM ticket_links WHERE (source_id = $1 AND target_id = $2) OR (source_id = $2 AND target_id = $1)",
             )
@@ -132,7 +165,10 @@ impl Store {
             .await?;
             if !exists.is_empty() {
                 let existing: String = exists[0].try_get("kind")?;
-                return Err(StoreError::Conflict(format!("{} and {} are already linked ({existing})", s.number, t.number)));
+                return Err(StoreError::Conflict(format!(
+                    "{} and {} are already linked ({existing})",
+                    s.number, t.number
+                )));
             }
             sqlx::query("INSERT INTO ticket_links (source_id, kind, target_id, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
                 .bind(source.0)
@@ -142,10 +178,20 @@ impl Store {
                 .bind(actor.0)
                 .execute(tx.conn())
                 .await?;
-            tx.event("ticket", source, "ticket.linked", json!({"kind": kind, "target_id": target, "target_number": t.number}))
-                .await?;
-            tx.event("ticket", target, "ticket.linked_from", json!({"kind": kind, "source_id": source, "source_number": s.number}))
-                .await?;
+            tx.event(
+                "ticket",
+                source,
+                "ticket.linked",
+                json!({"kind": kind, "target_id": target, "target_number": t.number}),
+            )
+            .await?;
+            tx.event(
+                "ticket",
+                target,
+                "ticket.linked_from",
+                json!({"kind": kind, "source_id": source, "source_number": s.number}),
+            )
+            .await?;
             tx.remember(idem, &format!("ticket:{source}")).await?;
         }
         tx.commit().await?;
@@ -156,7 +202,13 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("link", format!("{source} -> {target}")))
     }
 
-    pub async fn unlink_tickets(&self, source: TicketId, target: TicketId, now: Timestamp, actor: UserId) -> Result<(), StoreError> {
+    pub async fn unlink_tickets(
+        &self,
+        source: TicketId,
+        target: TicketId,
+        now: Timestamp,
+        actor: UserId,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write(Some(actor), now).await?;
         let done = sqlx::query("DELETE FROM ticket_links WHERE source_id = $1 AND target_id = $2")
             .bind(source.0)
@@ -164,10 +216,25 @@ impl Store {
             .execute(tx.conn())
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("link", format!("{source} -> {target}")));
+            return Err(StoreError::not_found(
+                "link",
+                format!("{source} -> {target}"),
+            ));
         }
-        tx.event("ticket", source, "ticket.unlinked", json!({"target_id": target})).await?;
-        tx.event("ticket", target, "ticket.unlinked_from", json!({"source_id": source})).await?;
+        tx.event(
+            "ticket",
+            source,
+            "ticket.unlinked",
+            json!({"target_id": target}),
+        )
+        .await?;
+        tx.event(
+            "ticket",
+            target,
+            "ticket.unlinked_from",
+            json!({"source_id": source}),
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -211,7 +278,10 @@ impl Store {
         idem: Option<&IdempotencyKey>,
     ) -> Result<Ticket, StoreError> {
         if duplicate == survivor {
-            return Err(StoreError::invalid("survivor_id", "a ticket cannot be merged into itself"));
+            return Err(StoreError::invalid(
+                "survivor_id",
+                "a ticket cannot be merged into itself",
+            ));
         }
         let mut tx = self.write(Some(actor), now).await?;
         if let Some(previous) = tx.replayed(idem).await? {
@@ -219,30 +289,45 @@ impl Store {
             return self.get_ticket(parse_ref(&previous)?).await;
         }
         let dup = load_ticket(&mut tx, duplicate).await?;
-        let surv = load_ticket(&mut tx, survivor)
-            .await
-            .map_err(|_| StoreError::invalid("survivor_id", format!("ticket {survivor} does not exist")))?;
+        let surv = load_ticket(&mut tx, survivor).await.map_err(|_| {
+            StoreError::invalid("survivor_id", format!("ticket {survivor} does not exist"))
+        })?;
         if dup.kind != surv.kind {
-            return Err(StoreError::invalid("survivor_id", format!("{} is a {} and {} is a {}; only tickets of one kind merge", dup.number, dup.kind, surv.number, surv.kind)));
+            return Err(StoreError::invalid(
+                "survivor_id",
+                format!(
+                    "{} is a {} and {} is a {}; only tickets of one kind merge",
+                    dup.number, dup.kind, surv.number, surv.kind
+                ),
+            ));
         }
         if dup.state.is_terminal() || dup.merged_into_id.is_some() {
-            return Err(StoreError::Conflict(format!("{} is already {}", dup.number, dup.state)));
+            return Err(StoreError::Conflict(format!(
+                "{} is already {}",
+                dup.number, dup.state
+            )));
         }
         if surv.state.is_terminal() {
-            return Err(StoreError::Conflict(format!("{} is {}; merge into an open ticket", surv.number, surv.state)));
+            return Err(StoreError::Conflict(format!(
+                "{} is {}; merge into an open ticket",
+                surv.number, surv.state
+            )));
         }
-        let moved: Vec<i64> = sqlx::query("SELECT id FROM comments WHERE ticket_id = $1 ORDER BY id")
-            .bind(duplicate.0)
-            .fetch_all(tx.conn())
-            .await?
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<Result<_, _>>()?;
-        sqlx::query("UPDATE comments SET ticket_id = $1, moved_from_ticket_id = $2 WHERE ticket_id = $2")
-            .bind(survivor.0)
-            .bind(duplicate.0)
-            .execute(tx.conn())
-            .await?;
+        let moved: Vec<i64> =
+            sqlx::query("SELECT id FROM comments WHERE ticket_id = $1 ORDER BY id")
+                .bind(duplicate.0)
+                .fetch_all(tx.conn())
+                .await?
+                .iter()
+                .map(|r| r.try_get("id"))
+                .collect::<Result<_, _>>()?;
+        sqlx::query(
+            "UPDATE comments SET ticket_id = $1, moved_from_ticket_id = $2 WHERE ticket_id = $2",
+        )
+        .bind(survivor.0)
+        .bind(duplicate.0)
+        .execute(tx.conn())
+        .await?;
         sqlx::query(
             "INSERT INTO watchers (ticket_id, user_id) SELECT $1, w.user_id FROM watchers w WHERE w.ticket_id = $2 \
              AND NOT EXISTS (SELECT 1 FROM watchers x WHERE x.ticket_id = $1 AND x.user_id = w.user_id)",

@@ -34,7 +34,10 @@ fn check_service(input: &ServiceInput) -> Result<(), StoreError> {
     check_short_text("name", &input.name)?;
     check_body("description", &input.description)?;
     if !(1..=4).contains(&input.tier) {
-        return Err(StoreError::invalid("tier", "must be 1 (most critical) to 4"));
+        return Err(StoreError::invalid(
+            "tier",
+            "must be 1 (most critical) to 4",
+        ));
     }
     Ok(())
 }
@@ -49,7 +52,12 @@ fn unique(e: sqlx::Error, what: &str, name: &str) -> StoreError {
 }
 
 impl Store {
-    pub async fn create_team(&self, input: TeamInput, actor: UserId, now: Timestamp) -> Result<Team, StoreError> {
+    pub async fn create_team(
+        &self,
+        input: TeamInput,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         check_team(&input)?;
         let mut tx = self.write(Some(actor), now).await?;
         let row = sqlx::query("INSERT INTO teams (name, description, round_robin, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
@@ -67,7 +75,13 @@ impl Store {
         self.get_team(TeamId(id)).await
     }
 
-    pub async fn update_team(&self, id: TeamId, input: TeamInput, actor: UserId, now: Timestamp) -> Result<Team, StoreError> {
+    pub async fn update_team(
+        &self,
+        id: TeamId,
+        input: TeamInput,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         check_team(&input)?;
         let before = self.get_team(id).await?;
         let mut tx = self.write(Some(actor), now).await?;
@@ -92,31 +106,40 @@ impl Store {
     }
 
     pub async fn get_team(&self, id: TeamId) -> Result<Team, StoreError> {
-        let row = sqlx::query("SELECT id, name, description, round_robin, created_at FROM teams WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("team", id))?;
-        let members = sqlx::query("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("user_id").map(UserId))
-            .collect::<Result<_, _>>()?;
+        let row = sqlx::query(
+            "SELECT id, name, description, round_robin, created_at FROM teams WHERE id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("team", id))?;
+        let members =
+            sqlx::query("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get("user_id").map(UserId))
+                .collect::<Result<_, _>>()?;
         team_from(&row, members)
     }
 
     pub async fn list_teams(&self) -> Result<Vec<Team>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, description, round_robin, created_at FROM teams ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, description, round_robin, created_at FROM teams ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let members = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY user_id")
             .fetch_all(&self.pool)
             .await?;
-        let mut by_team: std::collections::HashMap<i64, Vec<UserId>> = std::collections::HashMap::new();
+        let mut by_team: std::collections::HashMap<i64, Vec<UserId>> =
+            std::collections::HashMap::new();
         for m in &members {
-            by_team.entry(m.try_get("team_id")?).or_default().push(UserId(m.try_get("user_id")?));
+            by_team
+                .entry(m.try_get("team_id")?)
+                .or_default()
+                .push(UserId(m.try_get("user_id")?));
         }
         rows.iter()
             .map(|r| {
@@ -127,31 +150,51 @@ impl Store {
     }
 
     /// Only agents and above can be members: members get tickets assigned.
-    pub async fn add_team_member(&self, team: TeamId, user: UserId, actor: UserId, now: Timestamp) -> Result<Team, StoreError> {
+    pub async fn add_team_member(
+        &self,
+        team: TeamId,
+        user: UserId,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         self.get_team(team).await?;
         let member = self.get_user(user).await?;
         if member.role < Role::Agent {
-            return Err(StoreError::invalid("user_id", format!("'{}' is a requester; only agents, managers and admins can be team members", member.username)));
+            return Err(StoreError::invalid(
+                "user_id",
+                format!(
+                    "'{}' is a requester; only agents, managers and admins can be team members",
+                    member.username
+                ),
+            ));
         }
         let mut tx = self.write(Some(actor), now).await?;
-        let exists = sqlx::query("SELECT 1 AS one FROM team_members WHERE team_id = $1 AND user_id = $2")
-            .bind(team.0)
-            .bind(user.0)
-            .fetch_optional(tx.conn())
-            .await?;
+        let exists =
+            sqlx::query("SELECT 1 AS one FROM team_members WHERE team_id = $1 AND user_id = $2")
+                .bind(team.0)
+                .bind(user.0)
+                .fetch_optional(tx.conn())
+                .await?;
         if exists.is_none() {
             sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
                 .bind(team.0)
                 .bind(user.0)
                 .execute(tx.conn())
                 .await?;
-            tx.event("team", team, "team.member_added", json!({"user_id": user})).await?;
+            tx.event("team", team, "team.member_added", json!({"user_id": user}))
+                .await?;
         }
         tx.commit().await?;
         self.get_team(team).await
     }
 
-    pub async fn remove_team_member(&self, team: TeamId, user: UserId, actor: UserId, now: Timestamp) -> Result<Team, StoreError> {
+    pub async fn remove_team_member(
+        &self,
+        team: TeamId,
+        user: UserId,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         let mut tx = self.write(Some(actor), now).await?;
         let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
             .bind(team.0)
@@ -159,17 +202,33 @@ impl Store {
             .execute(tx.conn())
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("team member", format!("{user} in team {team}")));
+            return Err(StoreError::not_found(
+                "team member",
+                format!("{user} in team {team}"),
+            ));
         }
-        tx.event("team", team, "team.member_removed", json!({"user_id": user})).await?;
+        tx.event(
+            "team",
+            team,
+            "team.member_removed",
+            json!({"user_id": user}),
+        )
+        .await?;
         tx.commit().await?;
         self.get_team(team).await
     }
 
-    pub async fn create_service(&self, input: ServiceInput, actor: UserId, now: Timestamp) -> Result<Service, StoreError> {
+    pub async fn create_service(
+        &self,
+        input: ServiceInput,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<Service, StoreError> {
         check_service(&input)?;
         if let Some(team) = input.owner_team_id {
-            self.get_team(team).await.map_err(|_| StoreError::invalid("owner_team_id", format!("team {team} does not exist")))?;
+            self.get_team(team).await.map_err(|_| {
+                StoreError::invalid("owner_team_id", format!("team {team} does not exist"))
+            })?;
         }
         let mut tx = self.write(Some(actor), now).await?;
         let row = sqlx::query("INSERT INTO services (name, description, owner_team_id, tier, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
@@ -182,16 +241,29 @@ impl Store {
             .await
             .map_err(|e| unique(e, "service", &input.name))?;
         let id: i64 = row.try_get("id")?;
-        tx.event("service", id, "service.created", json!({"name": input.name, "owner_team_id": input.owner_team_id, "tier": input.tier}))
-            .await?;
+        tx.event(
+            "service",
+            id,
+            "service.created",
+            json!({"name": input.name, "owner_team_id": input.owner_team_id, "tier": input.tier}),
+        )
+        .await?;
         tx.commit().await?;
         self.get_service(ServiceId(id)).await
     }
 
-    pub async fn update_service(&self, id: ServiceId, input: ServiceInput, actor: UserId, now: Timestamp) -> Result<Service, StoreError> {
+    pub async fn update_service(
+        &self,
+        id: ServiceId,
+        input: ServiceInput,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<Service, StoreError> {
         check_service(&input)?;
         if let Some(team) = input.owner_team_id {
-            self.get_team(team).await.map_err(|_| StoreError::invalid("owner_team_id", format!("team {team} does not exist")))?;
+            self.get_team(team).await.map_err(|_| {
+                StoreError::invalid("owner_team_id", format!("team {team} does not exist"))
+            })?;
         }
         let before = self.get_service(id).await?;
         let mut tx = self.write(Some(actor), now).await?;
@@ -257,7 +329,11 @@ fn service_from(row: &sqlx::any::AnyRow) -> Result<Service, StoreError> {
 
 /// Checks that `user` may be assigned tickets of `team` (an active agent or
 /// above and, when a team is set, one of its members).
-pub(crate) async fn check_assignable(tx: &mut WriteTx, user: UserId, team: Option<TeamId>) -> Result<(), StoreError> {
+pub(crate) async fn check_assignable(
+    tx: &mut WriteTx,
+    user: UserId,
+    team: Option<TeamId>,
+) -> Result<(), StoreError> {
     let row = sqlx::query("SELECT role, active, username FROM users WHERE id = $1")
         .bind(user.0)
         .fetch_optional(tx.conn())
@@ -266,18 +342,28 @@ pub(crate) async fn check_assignable(tx: &mut WriteTx, user: UserId, team: Optio
     let role: String = row.try_get("role")?;
     let username: String = row.try_get("username")?;
     let role: Role = crate::rows::parse("role", &role)?;
-    let actor = opsdesk_domain::Actor { user_id: user, role };
+    let actor = opsdesk_domain::Actor {
+        user_id: user,
+        role,
+    };
     if !actor.can(Permission::WorkAllTickets) || row.try_get::<i64, _>("active")? == 0 {
-        return Err(StoreError::invalid("assignee_id", format!("'{username}' is not an active agent and cannot be assigned tickets")));
+        return Err(StoreError::invalid(
+            "assignee_id",
+            format!("'{username}' is not an active agent and cannot be assigned tickets"),
+        ));
     }
     if let Some(team) = team {
-        let member = sqlx::query("SELECT 1 AS one FROM team_members WHERE team_id = $1 AND user_id = $2")
-            .bind(team.0)
-            .bind(user.0)
-            .fetch_optional(tx.conn())
-            .await?;
+        let member =
+            sqlx::query("SELECT 1 AS one FROM team_members WHERE team_id = $1 AND user_id = $2")
+                .bind(team.0)
+                .bind(user.0)
+                .fetch_optional(tx.conn())
+                .await?;
         if member.is_none() {
-            return Err(StoreError::invalid("assignee_id", format!("'{username}' is not a member of team {team}")));
+            return Err(StoreError::invalid(
+                "assignee_id",
+                format!("'{username}' is not a member of team {team}"),
+            ));
         }
     }
     Ok(())
@@ -285,7 +371,10 @@ pub(crate) async fn check_assignable(tx: &mut WriteTx, user: UserId, team: Optio
 
 /// The next member of a round-robin team after the last one assigned, in
 /// user-id order; records the choice. `None` when the team has no members.
-pub(crate) async fn next_round_robin(tx: &mut WriteTx, team: TeamId) -> Result<Option<UserId>, StoreError> {
+pub(crate) async fn next_round_robin(
+    tx: &mut WriteTx,
+    team: TeamId,
+) -> Result<Option<UserId>, StoreError> {
     let row = sqlx::query("SELECT round_robin, last_assignee_id FROM teams WHERE id = $1")
         .bind(team.0)
         .fetch_optional(tx.conn())

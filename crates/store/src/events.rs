@@ -18,7 +18,11 @@ pub enum ChainReport {
 impl Store {
     /// A ticket's history, oldest first. Without `include_internal`, events
     /// about internal notes are left out (requesters never see them).
-    pub async fn timeline(&self, ticket: TicketId, include_internal: bool) -> Result<Vec<Event>, StoreError> {
+    pub async fn timeline(
+        &self,
+        ticket: TicketId,
+        include_internal: bool,
+    ) -> Result<Vec<Event>, StoreError> {
         let rows = crate::rows::dynamic_query(&format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE entity = 'ticket' AND entity_id = $1 ORDER BY seq"
         ))
@@ -33,9 +37,11 @@ impl Store {
                 .map(|e| e.data["comment_id"].clone())
                 .collect();
             events.retain(|e| {
-                let internal_note = e.kind == "ticket.commented" && e.data["visibility"] == "internal";
-                let redaction_in_note =
-                    e.kind == "ticket.redacted" && internal_comments.contains(&e.data["comment_id"]) && !e.data["comment_id"].is_null();
+                let internal_note =
+                    e.kind == "ticket.commented" && e.data["visibility"] == "internal";
+                let redaction_in_note = e.kind == "ticket.redacted"
+                    && internal_comments.contains(&e.data["comment_id"])
+                    && !e.data["comment_id"].is_null();
                 !internal_note && !redaction_in_note
             });
         }
@@ -44,11 +50,13 @@ impl Store {
 
     /// Events after `after_seq`, for consumers that follow the log by cursor.
     pub async fn events_after(&self, after_seq: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
-        let rows = crate::rows::dynamic_query(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"))
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = crate::rows::dynamic_query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(event).collect()
     }
 
@@ -57,7 +65,8 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         match self.backend {
             Backend::Postgres => {
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
             }
             Backend::Sqlite => {
                 conn.execute("BEGIN").await?;
@@ -70,7 +79,9 @@ impl Store {
 }
 
 async fn verify_on(conn: &mut sqlx::AnyConnection) -> Result<ChainReport, StoreError> {
-    let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&mut *conn).await?;
+    let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
     let head_seq: i64 = head.try_get("seq")?;
     let head_hash: String = head.try_get("hash")?;
     let mut verifier = ChainVerifier::default();

@@ -118,7 +118,8 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            sqlite_writer: (backend == Backend::Sqlite)
+                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
         })
     }
 

@@ -138,16 +138,24 @@ impl Sql {
     }
 
     fn int_in(&mut self, column: &str, values: impl IntoIterator<Item = i64>) {
-        let list: Vec<String> = values.into_iter().map(|v| self.param(Param::Int(v))).collect();
+        let list: Vec<String> = values
+            .into_iter()
+            .map(|v| self.param(Param::Int(v)))
+            .collect();
         if !list.is_empty() {
-            self.conditions.push(format!("{column} IN ({})", list.join(", ")));
+            self.conditions
+                .push(format!("{column} IN ({})", list.join(", ")));
         }
     }
 
     fn text_in(&mut self, column: &str, values: impl IntoIterator<Item = String>) {
-        let list: Vec<String> = values.into_iter().map(|v| self.param(Param::Text(v))).collect();
+        let list: Vec<String> = values
+            .into_iter()
+            .map(|v| self.param(Param::Text(v)))
+            .collect();
         if !list.is_empty() {
-            self.conditions.push(format!("{column} IN ({})", list.join(", ")));
+            self.conditions
+                .push(format!("{column} IN ({})", list.join(", ")));
         }
     }
 
@@ -202,24 +210,41 @@ impl Cursor {
     }
 
     fn decode(s: &str, sort: &str) -> Result<Cursor, StoreError> {
-        let bad = || StoreError::invalid("cursor", "is not a cursor this list returned; start again without it");
+        let bad = || {
+            StoreError::invalid(
+                "cursor",
+                "is not a cursor this list returned; start again without it",
+            )
+        };
         let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
         let raw = String::from_utf8(raw).map_err(|_| bad())?;
         let mut parts = raw.split(':');
-        let (Some(s), Some(v), Some(i), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(s), Some(v), Some(i), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad());
         };
         if s != sort {
-            return Err(StoreError::invalid("cursor", "belongs to a list with another sort order; start again without it"));
+            return Err(StoreError::invalid(
+                "cursor",
+                "belongs to a list with another sort order; start again without it",
+            ));
         }
-        Ok(Cursor { sort: s.to_string(), value: v.parse().map_err(|_| bad())?, id: i.parse().map_err(|_| bad())? })
+        Ok(Cursor {
+            sort: s.to_string(),
+            value: v.parse().map_err(|_| bad())?,
+            id: i.parse().map_err(|_| bad())?,
+        })
     }
 }
 
 impl Store {
     pub async fn list_tickets(&self, q: &TicketQuery) -> Result<Page<Ticket>, StoreError> {
         if q.limit == 0 || q.limit > PAGE_SIZE_MAX {
-            return Err(StoreError::invalid("limit", format!("must be 1 to {PAGE_SIZE_MAX}")));
+            return Err(StoreError::invalid(
+                "limit",
+                format!("must be 1 to {PAGE_SIZE_MAX}"),
+            ));
         }
         let mut sql = Sql::default();
         sql.text_in("kind", q.kinds.iter().map(|k| k.as_str().to_string()));
@@ -242,7 +267,9 @@ impl Store {
         }
         if let Some(tag) = &q.tag {
             let p = sql.param(Param::Text(tag.clone()));
-            sql.conditions.push(format!("id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {p})"));
+            sql.conditions.push(format!(
+                "id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {p})"
+            ));
         }
         for (column, op, value) in [
             ("created_at", ">=", q.created_after),
@@ -257,16 +284,21 @@ impl Store {
         if let Some(text) = &q.text {
             match self.backend {
                 Backend::Sqlite => {
-                    let m = fts5_query(text).ok_or_else(|| StoreError::invalid("q", "must contain at least one word"))?;
+                    let m = fts5_query(text).ok_or_else(|| {
+                        StoreError::invalid("q", "must contain at least one word")
+                    })?;
                     let p = sql.param(Param::Text(m));
-                    sql.conditions.push(format!("id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {p})"));
+                    sql.conditions.push(format!(
+                        "id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {p})"
+                    ));
                 }
                 Backend::Postgres => {
                     if fts5_query(text).is_none() {
                         return Err(StoreError::invalid("q", "must contain at least one word"));
                     }
                     let p = sql.param(Param::Text(text.clone()));
-                    sql.conditions.push(format!("search @@ plainto_tsquery('english', {p})"));
+                    sql.conditions
+                        .push(format!("search @@ plainto_tsquery('english', {p})"));
                 }
             }
         }
@@ -277,7 +309,9 @@ impl Store {
             let op = if q.descending { "<" } else { ">" };
             let v = sql.param(Param::Int(c.value));
             let i = sql.param(Param::Int(c.id));
-            sql.conditions.push(format!("({column} {op} {v} OR ({column} = {v} AND id {op} {i}))"));
+            sql.conditions.push(format!(
+                "({column} {op} {v} OR ({column} = {v} AND id {op} {i}))"
+            ));
         }
         let dir = if q.descending { "DESC" } else { "ASC" };
         let query = format!(
@@ -285,7 +319,10 @@ impl Store {
             sql.where_clause(),
             q.limit + 1
         );
-        let rows = sql.bind(crate::rows::dynamic_query(&query)).fetch_all(&self.pool).await?;
+        let rows = sql
+            .bind(crate::rows::dynamic_query(&query))
+            .fetch_all(&self.pool)
+            .await?;
         let mut items = rows.iter().map(ticket).collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if items.len() > q.limit as usize {
             items.truncate(q.limit as usize);
@@ -295,7 +332,12 @@ impl Store {
                     SortField::UpdatedAt => t.updated_at.as_microsecond(),
                     SortField::Priority => t.priority.rank(),
                 };
-                Cursor { sort: sort_name.clone(), value, id: t.id.0 }.encode()
+                Cursor {
+                    sort: sort_name.clone(),
+                    value,
+                    id: t.id.0,
+                }
+                .encode()
             })
         } else {
             None
@@ -318,27 +360,52 @@ impl Store {
             }
         };
         if !agent {
-            let mine = count("SELECT COUNT(*) AS n FROM tickets WHERE requester_id = $1 AND is_open = 1", Some(user.0)).await?;
-            return Ok(QueueCounts { mine, my_teams: None, unassigned: None, all_open: None });
+            let mine = count(
+                "SELECT COUNT(*) AS n FROM tickets WHERE requester_id = $1 AND is_open = 1",
+                Some(user.0),
+            )
+            .await?;
+            return Ok(QueueCounts {
+                mine,
+                my_teams: None,
+                unassigned: None,
+                all_open: None,
+            });
         }
-        let mine = count("SELECT COUNT(*) AS n FROM tickets WHERE assignee_id = $1 AND is_open = 1", Some(user.0)).await?;
+        let mine = count(
+            "SELECT COUNT(*) AS n FROM tickets WHERE assignee_id = $1 AND is_open = 1",
+            Some(user.0),
+        )
+        .await?;
         let my_teams = count(
             "SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND team_id IN (SELECT team_id FROM team_members WHERE user_id = $1)",
             Some(user.0),
         )
         .await?;
-        let unassigned = count("SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND assignee_id IS NULL", None).await?;
+        let unassigned = count(
+            "SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND assignee_id IS NULL",
+            None,
+        )
+        .await?;
         let all_open = count("SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1", None).await?;
-        Ok(QueueCounts { mine, my_teams: Some(my_teams), unassigned: Some(unassigned), all_open: Some(all_open) })
+        Ok(QueueCounts {
+            mine,
+            my_teams: Some(my_teams),
+            unassigned: Some(unassigned),
+            all_open: Some(all_open),
+        })
     }
 
     /// The teams a user belongs to (for "my teams" queues).
     pub async fn teams_of(&self, user: UserId) -> Result<Vec<TeamId>, StoreError> {
-        let rows = sqlx::query("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
-            .bind(user.0)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(TeamId(r.try_get("team_id")?))).collect()
+        let rows =
+            sqlx::query("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
+                .bind(user.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok(TeamId(r.try_get("team_id")?)))
+            .collect()
     }
 }
 
@@ -348,13 +415,20 @@ mod tests {
 
     #[test]
     fn search_words_are_quoted_so_input_is_never_syntax() {
-        assert_eq!(fts5_query("printer OR \"jam\"*"), Some("\"printer\" \"OR\" \"jam\"".into()));
+        assert_eq!(
+            fts5_query("printer OR \"jam\"*"),
+            Some("\"printer\" \"OR\" \"jam\"".into())
+        );
         assert_eq!(fts5_query("  -- ** "), None);
     }
 
     #[test]
     fn cursors_round_trip_and_refuse_another_sort() {
-        let c = Cursor { sort: "-created_at".into(), value: 42, id: 7 };
+        let c = Cursor {
+            sort: "-created_at".into(),
+            value: 42,
+            id: 7,
+        };
         assert_eq!(Cursor::decode(&c.encode(), "-created_at").unwrap(), c);
         assert!(Cursor::decode(&c.encode(), "priority").is_err());
         assert!(Cursor::decode("garbage!", "priority").is_err());
@@ -362,8 +436,14 @@ mod tests {
 
     #[test]
     fn sort_parsing() {
-        assert_eq!(SortField::parse("-updated_at"), Ok((SortField::UpdatedAt, true)));
-        assert_eq!(SortField::parse("priority"), Ok((SortField::Priority, false)));
+        assert_eq!(
+            SortField::parse("-updated_at"),
+            Ok((SortField::UpdatedAt, true))
+        );
+        assert_eq!(
+            SortField::parse("priority"),
+            Ok((SortField::Priority, false))
+        );
         assert!(SortField::parse("title").is_err());
     }
 }

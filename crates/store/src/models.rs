@@ -3,7 +3,8 @@
 use jiff::Timestamp;
 use opsdesk_domain::ticket::{ChangeOutcome, OnHoldReason};
 use opsdesk_domain::{
-    Impact, LinkKind, Priority, Role, ServiceId, TeamId, TicketId, TicketKind, TicketState, TokenId, Urgency, UserId,
+    Impact, LinkKind, Priority, Role, ServiceId, TeamId, TicketId, TicketKind, TicketState,
+    TokenId, Urgency, UserId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -10,7 +10,8 @@ use sqlx::any::AnyRow;
 use std::str::FromStr;
 
 pub(crate) fn ts(micros: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_microsecond(micros).map_err(|e| StoreError::Corrupt(format!("timestamp {micros}: {e}")))
+    Timestamp::from_microsecond(micros)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {micros}: {e}")))
 }
 
 pub(crate) fn opt_ts(micros: Option<i64>) -> Result<Option<Timestamp>, StoreError> {
@@ -18,15 +19,19 @@ pub(crate) fn opt_ts(micros: Option<i64>) -> Result<Option<Timestamp>, StoreErro
 }
 
 pub(crate) fn parse<T: FromStr<Err = String>>(column: &str, value: &str) -> Result<T, StoreError> {
-    value.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+    value
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-fn opt_parse<T: FromStr<Err = String>>(column: &str, value: Option<String>) -> Result<Option<T>, StoreError> {
+fn opt_parse<T: FromStr<Err = String>>(
+    column: &str,
+    value: Option<String>,
+) -> Result<Option<T>, StoreError> {
     value.map(|v| parse(column, &v)).transpose()
 }
 
-pub(crate) const USER_COLUMNS: &str =
-    "id, username, display_name, email, role, organization, active, created_at, password_hash, failed_logins, locked_until";
+pub(crate) const USER_COLUMNS: &str = "id, username, display_name, email, role, organization, active, created_at, password_hash, failed_logins, locked_until";
 
 pub(crate) fn user_credentials(row: &AnyRow) -> Result<UserCredentials, StoreError> {
     let role: String = row.try_get("role")?;
@@ -83,11 +88,15 @@ pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket, StoreError> {
         workaround: row.try_get("workaround")?,
         change_outcome: opt_parse("change_outcome", row.try_get("change_outcome")?)?,
         reopen_count: row.try_get("reopen_count")?,
-        merged_into_id: row.try_get::<Option<i64>, _>("merged_into_id")?.map(TicketId),
+        merged_into_id: row
+            .try_get::<Option<i64>, _>("merged_into_id")?
+            .map(TicketId),
         created_at: ts(row.try_get("created_at")?)?,
         updated_at: ts(row.try_get("updated_at")?)?,
         acknowledged_at: opt_ts(row.try_get("acknowledged_at")?)?,
-        acknowledged_by: row.try_get::<Option<i64>, _>("acknowledged_by")?.map(UserId),
+        acknowledged_by: row
+            .try_get::<Option<i64>, _>("acknowledged_by")?
+            .map(UserId),
         first_response_at: opt_ts(row.try_get("first_response_at")?)?,
         resolved_at: opt_ts(row.try_get("resolved_at")?)?,
         closed_at: opt_ts(row.try_get("closed_at")?)?,
@@ -96,7 +105,8 @@ pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket, StoreError> {
     })
 }
 
-pub(crate) const COMMENT_COLUMNS: &str = "id, ticket_id, author_id, visibility, body, created_at, moved_from_ticket_id";
+pub(crate) const COMMENT_COLUMNS: &str =
+    "id, ticket_id, author_id, visibility, body, created_at, moved_from_ticket_id";
 
 pub(crate) fn comment(row: &AnyRow) -> Result<Comment, StoreError> {
     let visibility: String = row.try_get("visibility")?;
@@ -111,7 +121,9 @@ pub(crate) fn comment(row: &AnyRow) -> Result<Comment, StoreError> {
         },
         body: row.try_get("body")?,
         created_at: ts(row.try_get("created_at")?)?,
-        moved_from_ticket_id: row.try_get::<Option<i64>, _>("moved_from_ticket_id")?.map(TicketId),
+        moved_from_ticket_id: row
+            .try_get::<Option<i64>, _>("moved_from_ticket_id")?
+            .map(TicketId),
     })
 }
 
@@ -126,13 +138,16 @@ pub(crate) fn event(row: &AnyRow) -> Result<Event, StoreError> {
         entity: row.try_get("entity")?,
         entity_id: row.try_get("entity_id")?,
         kind: row.try_get("kind")?,
-        data: serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?,
+        data: serde_json::from_str(&data)
+            .map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?,
     })
 }
 
 /// A query whose text was assembled at run time. Audited: every caller builds
 /// it only from constant column lists, fixed keywords and `$n` placeholders;
 /// values from users are always bound, never spliced in.
-pub(crate) fn dynamic_query<'q>(sql: &str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+pub(crate) fn dynamic_query<'q>(
+    sql: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
 }

@@ -35,7 +35,10 @@ pub struct TestDb {
 enum Teardown {
     /// The temporary directory holding the SQLite file and its WAL.
     SqliteDir(PathBuf),
-    Postgres { admin_url: String, database: String },
+    Postgres {
+        admin_url: String,
+        database: String,
+    },
     Done,
 }
 
@@ -57,13 +60,18 @@ impl TestDb {
                 panic!("cannot open test SQLite database {url}: {e}");
             }
         };
-        TestDb { url, store, teardown: Teardown::SqliteDir(dir) }
+        TestDb {
+            url,
+            store,
+            teardown: Teardown::SqliteDir(dir),
+        }
     }
 
     /// A fresh PostgreSQL database `opsdesk_test_<hex>`, or `None` (with a
     /// note on stderr) when no server answers and `CI` is not `true`.
     pub async fn postgres() -> Option<TestDb> {
-        let admin_url = std::env::var("OPSDESK_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
+        let admin_url = std::env::var("OPSDESK_TEST_PG_URL")
+            .unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
         let mut admin = match connect_admin(&admin_url).await {
             Ok(conn) => conn,
             Err(e) => {
@@ -87,7 +95,9 @@ impl TestDb {
         // The name is generated here from hex digits only; nothing external
         // reaches this statement.
         admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{database}\"")))
+            .execute(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE \"{database}\""
+            )))
             .await
             .unwrap_or_else(|e| panic!("cannot create test database {database}: {e}"));
         let _ = admin.close().await;
@@ -102,7 +112,10 @@ impl TestDb {
                     panic!("cannot connect to test database {database}: {e}");
                 }
             },
-            teardown: Teardown::Postgres { admin_url, database },
+            teardown: Teardown::Postgres {
+                admin_url,
+                database,
+            },
         };
         if let Err(e) = db.store.migrate().await {
             db.teardown_now().await;
@@ -122,7 +135,10 @@ impl TestDb {
             Teardown::SqliteDir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Teardown::Postgres { admin_url, database } => drop_postgres_database(&admin_url, &database).await,
+            Teardown::Postgres {
+                admin_url,
+                database,
+            } => drop_postgres_database(&admin_url, &database).await,
             Teardown::Done => {}
         }
     }
@@ -136,12 +152,17 @@ impl Drop for TestDb {
                 // is best effort like the rest of the teardown.
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Teardown::Postgres { admin_url, database } => {
+            Teardown::Postgres {
+                admin_url,
+                database,
+            } => {
                 // Drop cannot await, and may run inside the test's runtime
                 // (where blocking on it would deadlock a current-thread one),
                 // so the drop gets a thread and a small runtime of its own.
                 let handle = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
                     if let Ok(runtime) = runtime {
                         runtime.block_on(drop_postgres_database(&admin_url, &database));
                     }
@@ -218,13 +239,22 @@ mod tests {
             with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
             "postgres://postgres@127.0.0.1:5432/t1"
         );
-        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t1"), "postgres://u:p@h/t1?sslmode=disable");
-        assert_eq!(with_database("postgresql://h:5432", "t1"), "postgresql://h:5432/t1");
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgresql://h:5432", "t1"),
+            "postgresql://h:5432/t1"
+        );
     }
 
     #[test]
     fn passwords_stay_out_of_messages() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

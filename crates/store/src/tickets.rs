@@ -6,11 +6,16 @@ use crate::rows::{TICKET_COLUMNS, ticket};
 use crate::tx::{IdempotencyKey, WriteTx};
 use crate::{Store, StoreError, Ticket};
 use jiff::Timestamp;
-use opsdesk_domain::limits::{check_body, check_short_text, check_tags, check_title, normalize_tags};
+use opsdesk_domain::limits::{
+    check_body, check_short_text, check_tags, check_title, normalize_tags,
+};
 use opsdesk_domain::priority::priority_from;
 use opsdesk_domain::redaction::redact;
 use opsdesk_domain::transition::{Milestone, ReopenPolicy, TicketFacts, plan};
-use opsdesk_domain::{Actor, Impact, Priority, ServiceId, TeamId, TicketId, TicketKind, TicketNumber, Transition, Urgency, UserId};
+use opsdesk_domain::{
+    Actor, Impact, Priority, ServiceId, TeamId, TicketId, TicketKind, TicketNumber, Transition,
+    Urgency, UserId,
+};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -80,22 +85,33 @@ pub(crate) fn redact_field(field: &str, text: &str, found: &mut Vec<Value>) -> S
 }
 
 fn check_override(o: &PriorityOverride) -> Result<(), StoreError> {
-    check_short_text("priority_override.reason", &o.reason)
-        .map_err(|_| StoreError::invalid("priority_override.reason", "a manual priority needs a reason (1 to 200 characters)"))
+    check_short_text("priority_override.reason", &o.reason).map_err(|_| {
+        StoreError::invalid(
+            "priority_override.reason",
+            "a manual priority needs a reason (1 to 200 characters)",
+        )
+    })
 }
 
 pub(crate) async fn load_ticket(tx: &mut WriteTx, id: TicketId) -> Result<Ticket, StoreError> {
-    let row = crate::rows::dynamic_query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"))
-        .bind(id.0)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or_else(|| StoreError::not_found("ticket", id))?;
+    let row = crate::rows::dynamic_query(&format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
+    ))
+    .bind(id.0)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| StoreError::not_found("ticket", id))?;
     ticket(&row)
 }
 
 async fn check_team_exists(tx: &mut WriteTx, team: TeamId) -> Result<(), StoreError> {
-    let found = sqlx::query("SELECT 1 AS one FROM teams WHERE id = $1").bind(team.0).fetch_optional(tx.conn()).await?;
-    found.map(|_| ()).ok_or_else(|| StoreError::invalid("team_id", format!("team {team} does not exist")))
+    let found = sqlx::query("SELECT 1 AS one FROM teams WHERE id = $1")
+        .bind(team.0)
+        .fetch_optional(tx.conn())
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::invalid("team_id", format!("team {team} does not exist")))
 }
 
 /// The owner team of a service, checking the service exists.
@@ -104,7 +120,9 @@ async fn service_owner(tx: &mut WriteTx, service: ServiceId) -> Result<Option<Te
         .bind(service.0)
         .fetch_optional(tx.conn())
         .await?
-        .ok_or_else(|| StoreError::invalid("service_id", format!("service {service} does not exist")))?;
+        .ok_or_else(|| {
+            StoreError::invalid("service_id", format!("service {service} does not exist"))
+        })?;
     Ok(row.try_get::<Option<i64>, _>("owner_team_id")?.map(TeamId))
 }
 
@@ -128,157 +146,82 @@ impl Store {
         actor: UserId,
         idem: Option<&IdempotencyKey>,
     ) -> Result<Ticket, StoreError> {
-        check_title("title", &new.title)?;
-        check_body("description", &new.description)?;
-        check_tags("tags", &new.tags)?;
-        if let Some(c) = &new.category {
-            check_short_text("category", c)?;
-        }
-        if let Some(o) = &new.priority_override {
-            check_override(o)?;
-        }
+        check_new_ticket(&new)?;
         let mut tx = self.write(Some(actor), now).await?;
         if let Some(previous) = tx.replayed(idem).await? {
             drop(tx);
             return self.get_ticket(parse_ref(&previous)?).await;
         }
-        let requester = sqlx::query("SELECT active FROM users WHERE id = $1")
-            .bind(new.requester_id.0)
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or_else(|| StoreError::invalid("requester_id", format!("user {} does not exist", new.requester_id)))?;
-        if requester.try_get::<i64, _>("active")? == 0 {
-            return Err(StoreError::invalid("requester_id", format!("user {} is deactivated", new.requester_id)));
-        }
-        let mut team = new.team_id;
-        if let Some(service) = new.service_id {
-            let owner = service_owner(&mut tx, service).await?;
-            team = team.or(owner);
-        }
-        if let Some(t) = team {
-            check_team_exists(&mut tx, t).await?;
-        }
-        let assignee = match new.assignee_id {
-            Some(a) => {
-                check_assignable(&mut tx, a, team).await?;
-                Some(a)
-            }
-            None => match team {
-                Some(t) => next_round_robin(&mut tx, t).await?,
-                None => None,
-            },
-        };
-        let mut redactions = Vec::new();
-        let title = redact_field("title", &new.title, &mut redactions);
-        let description = redact_field("description", &new.description, &mut redactions);
-        let tags = normalize_tags(&new.tags);
-        let computed = priority_from(new.impact, new.urgency);
-        let priority = new.priority_override.as_ref().map_or(computed, |o| o.priority);
-        let seq: i64 = sqlx::query(
-            "INSERT INTO ticket_counters (kind, last_seq) VALUES ($1, 1) \
-             ON CONFLICT (kind) DO UPDATE SET last_seq = ticket_counters.last_seq + 1 RETURNING last_seq",
-        )
-        .bind(new.kind.as_str())
-        .fetch_one(tx.conn())
-        .await?
-        .try_get("last_seq")?;
-        let number = TicketNumber { kind: new.kind, seq }.to_string();
-        let state = new.kind.initial_state();
-        let at = now.as_microsecond();
-        let tags_json = serde_json::to_string(&tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO tickets (kind, seq, number, state, is_open, title, description, requester_id, team_id, assignee_id, \
-             service_id, category, tags, impact, urgency, priority, priority_override_reason, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
-        )
-        .bind(new.kind.as_str())
-        .bind(seq)
-        .bind(&number)
-        .bind(state.as_str())
-        .bind(i64::from(state.is_open()))
-        .bind(&title)
-        .bind(&description)
-        .bind(new.requester_id.0)
-        .bind(team.map(|t| t.0))
-        .bind(assignee.map(|a| a.0))
-        .bind(new.service_id.map(|s| s.0))
-        .bind(&new.category)
-        .bind(&tags_json)
-        .bind(new.impact.as_str())
-        .bind(new.urgency.as_str())
-        .bind(priority.rank())
-        .bind(new.priority_override.as_ref().map(|o| o.reason.clone()))
-        .bind(at)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get("id")?;
-        let ticket_id = TicketId(id);
-        for tag in &tags {
-            sqlx::query("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)")
-                .bind(tag)
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-        }
-        add_watcher(&mut tx, ticket_id, new.requester_id).await?;
-        if let Some(a) = assignee {
-            add_watcher(&mut tx, ticket_id, a).await?;
-        }
-        tx.event(
-            "ticket",
-            id,
-            "ticket.created",
-            json!({
-                "number": number, "kind": new.kind, "state": state, "title": title,
-                "requester_id": new.requester_id, "team_id": team, "assignee_id": assignee,
-                "service_id": new.service_id, "category": new.category, "tags": tags,
-                "impact": new.impact, "urgency": new.urgency, "priority": priority,
-            }),
-        )
-        .await?;
-        if let Some(o) = &new.priority_override {
-            tx.event("ticket", id, "ticket.priority_overridden", json!({"from": computed, "to": o.priority, "reason": o.reason}))
-                .await?;
-        }
-        if assignee.is_some() && new.assignee_id.is_none() {
-            tx.event("ticket", id, "ticket.assigned", json!({"team_id": {"from": null, "to": team}, "assignee_id": {"from": null, "to": assignee}, "rule": "round_robin"}))
-                .await?;
-        }
-        if !redactions.is_empty() {
-            tx.event("ticket", id, "ticket.redacted", json!({"fields": redactions})).await?;
-        }
+        let ticket_id = insert_ticket(&mut tx, &new).await?;
+        let id = ticket_id.0;
         tx.remember(idem, &format!("ticket:{id}")).await?;
         tx.commit().await?;
         self.get_ticket(ticket_id).await
     }
 
+    /// Creates many tickets in one transaction (imports, data migration,
+    /// benchmark seeding): the same validation, redaction, routing and
+    /// events as [`Store::create_ticket`], without a commit per ticket.
+    /// All or nothing: one invalid ticket refuses the whole batch, naming
+    /// its index.
+    pub async fn import_tickets(
+        &self,
+        batch: &[NewTicket],
+        now: Timestamp,
+        actor: UserId,
+    ) -> Result<Vec<TicketId>, StoreError> {
+        for (i, new) in batch.iter().enumerate() {
+            check_new_ticket(new).map_err(|e| match e {
+                StoreError::Invalid(f) => {
+                    StoreError::invalid(format!("[{i}].{}", f.field), f.message)
+                }
+                other => other,
+            })?;
+        }
+        let mut tx = self.write(Some(actor), now).await?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for new in batch {
+            ids.push(insert_ticket(&mut tx, new).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     pub async fn get_ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
-        let row = crate::rows::dynamic_query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("ticket", id))?;
+        let row = crate::rows::dynamic_query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("ticket", id))?;
         ticket(&row)
     }
 
     pub async fn get_ticket_by_number(&self, number: &str) -> Result<Ticket, StoreError> {
-        let parsed = TicketNumber::parse(number).ok_or_else(|| StoreError::not_found("ticket", number))?;
-        let row = crate::rows::dynamic_query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE kind = $1 AND seq = $2"))
-            .bind(parsed.kind.as_str())
-            .bind(parsed.seq)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("ticket", number))?;
+        let parsed =
+            TicketNumber::parse(number).ok_or_else(|| StoreError::not_found("ticket", number))?;
+        let row = crate::rows::dynamic_query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE kind = $1 AND seq = $2"
+        ))
+        .bind(parsed.kind.as_str())
+        .bind(parsed.seq)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("ticket", number))?;
         ticket(&row)
     }
 
     /// Who watches a ticket (gets told about its changes).
     pub async fn watchers(&self, id: TicketId) -> Result<Vec<UserId>, StoreError> {
-        let rows = sqlx::query("SELECT user_id FROM watchers WHERE ticket_id = $1 ORDER BY user_id")
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(UserId(r.try_get("user_id")?))).collect()
+        let rows =
+            sqlx::query("SELECT user_id FROM watchers WHERE ticket_id = $1 ORDER BY user_id")
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok(UserId(r.try_get("user_id")?)))
+            .collect()
     }
 
     /// Changes fields (including assignment) of an open ticket.
@@ -320,7 +263,10 @@ impl Store {
             )));
         }
         if before.state.is_terminal() {
-            return Err(StoreError::Conflict(format!("{} is {} and can no longer be changed", before.number, before.state)));
+            return Err(StoreError::Conflict(format!(
+                "{} is {} and can no longer be changed",
+                before.number, before.state
+            )));
         }
         let mut after = before.clone();
         let mut redactions = Vec::new();
@@ -400,13 +346,15 @@ impl Store {
             None => {}
         }
         let changes = field_changes(&before, &after);
-        let assignment_changed = before.team_id != after.team_id || before.assignee_id != after.assignee_id;
+        let assignment_changed =
+            before.team_id != after.team_id || before.assignee_id != after.assignee_id;
         if changes.is_empty() && !assignment_changed && before.priority == after.priority {
             tx.remember(idem, &format!("ticket:{id}")).await?;
             tx.commit().await?;
             return Ok(before);
         }
-        let tags_json = serde_json::to_string(&after.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let tags_json =
+            serde_json::to_string(&after.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "UPDATE tickets SET title = $1, description = $2, team_id = $3, assignee_id = $4, service_id = $5, category = $6, \
              tags = $7, impact = $8, urgency = $9, priority = $10, priority_override_reason = $11, updated_at = $12, \
@@ -428,7 +376,10 @@ impl Store {
         .execute(tx.conn())
         .await?;
         if before.tags != after.tags {
-            sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1").bind(id.0).execute(tx.conn()).await?;
+            sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1")
+                .bind(id.0)
+                .execute(tx.conn())
+                .await?;
             for tag in &after.tags {
                 sqlx::query("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)")
                     .bind(tag)
@@ -438,7 +389,8 @@ impl Store {
             }
         }
         if !changes.is_empty() {
-            tx.event("ticket", id, "ticket.updated", json!({"changes": changes})).await?;
+            tx.event("ticket", id, "ticket.updated", json!({"changes": changes}))
+                .await?;
         }
         if assignment_changed {
             if let Some(a) = after.assignee_id {
@@ -462,10 +414,22 @@ impl Store {
             )
             .await?;
         } else if before.priority != after.priority {
-            tx.event("ticket", id, "ticket.reprioritized", json!({"from": before.priority, "to": after.priority})).await?;
+            tx.event(
+                "ticket",
+                id,
+                "ticket.reprioritized",
+                json!({"from": before.priority, "to": after.priority}),
+            )
+            .await?;
         }
         if !redactions.is_empty() {
-            tx.event("ticket", id, "ticket.redacted", json!({"fields": redactions})).await?;
+            tx.event(
+                "ticket",
+                id,
+                "ticket.redacted",
+                json!({"fields": redactions}),
+            )
+            .await?;
         }
         tx.remember(idem, &format!("ticket:{id}")).await?;
         tx.commit().await?;
@@ -497,8 +461,16 @@ impl Store {
     /// Closes resolved tickets whose reopen window has passed. Safe to run on
     /// every node at once: each close re-checks the state under the write lock.
     /// Returns how many it closed.
-    pub async fn close_expired_resolutions(&self, reopen: ReopenPolicy, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
-        let cutoff = now.checked_sub(reopen.window).unwrap_or(Timestamp::MIN).as_microsecond();
+    pub async fn close_expired_resolutions(
+        &self,
+        reopen: ReopenPolicy,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let cutoff = now
+            .checked_sub(reopen.window)
+            .unwrap_or(Timestamp::MIN)
+            .as_microsecond();
         let ids: Vec<i64> = sqlx::query(
             "SELECT id FROM tickets WHERE state IN ('resolved', 'fulfilled') AND resolved_at <= $1 ORDER BY resolved_at LIMIT $2",
         )
@@ -513,21 +485,185 @@ impl Store {
         for id in ids {
             let mut tx = self.write(None, now).await?;
             let t = load_ticket(&mut tx, TicketId(id)).await?;
-            if !matches!(t.state, opsdesk_domain::TicketState::Resolved | opsdesk_domain::TicketState::Fulfilled) {
+            if !matches!(
+                t.state,
+                opsdesk_domain::TicketState::Resolved | opsdesk_domain::TicketState::Fulfilled
+            ) {
                 continue;
             }
             // The close is stamped at the moment the window ended, not when
             // this worker got round to it (it may have been down).
             let closes_at = t.resolved_at.map_or(now, |r| reopen.closes_at(r));
             tx.now = closes_at.min(now);
-            let system = Actor { user_id: UserId(0), role: opsdesk_domain::Role::Admin };
-            apply_transition(&mut tx, &t, &Transition::Close { outcome: None }, reopen, system, json!({"automatic": true, "reason": "reopen window ended"}))
-                .await?;
+            let system = Actor {
+                user_id: UserId(0),
+                role: opsdesk_domain::Role::Admin,
+            };
+            apply_transition(
+                &mut tx,
+                &t,
+                &Transition::Close { outcome: None },
+                reopen,
+                system,
+                json!({"automatic": true, "reason": "reopen window ended"}),
+            )
+            .await?;
             tx.commit().await?;
             closed += 1;
         }
         Ok(closed)
     }
+}
+
+/// Limits on a new ticket's own fields, before touching the database.
+fn check_new_ticket(new: &NewTicket) -> Result<(), StoreError> {
+    check_title("title", &new.title)?;
+    check_body("description", &new.description)?;
+    check_tags("tags", &new.tags)?;
+    if let Some(c) = &new.category {
+        check_short_text("category", c)?;
+    }
+    if let Some(o) = &new.priority_override {
+        check_override(o)?;
+    }
+    Ok(())
+}
+
+/// Inserts one validated ticket with its tags, watchers and events.
+async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<TicketId, StoreError> {
+    let now = tx.now;
+    let requester = sqlx::query("SELECT active FROM users WHERE id = $1")
+        .bind(new.requester_id.0)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| {
+            StoreError::invalid(
+                "requester_id",
+                format!("user {} does not exist", new.requester_id),
+            )
+        })?;
+    if requester.try_get::<i64, _>("active")? == 0 {
+        return Err(StoreError::invalid(
+            "requester_id",
+            format!("user {} is deactivated", new.requester_id),
+        ));
+    }
+    let mut team = new.team_id;
+    if let Some(service) = new.service_id {
+        let owner = service_owner(tx, service).await?;
+        team = team.or(owner);
+    }
+    if let Some(t) = team {
+        check_team_exists(tx, t).await?;
+    }
+    let assignee = match new.assignee_id {
+        Some(a) => {
+            check_assignable(tx, a, team).await?;
+            Some(a)
+        }
+        None => match team {
+            Some(t) => next_round_robin(tx, t).await?,
+            None => None,
+        },
+    };
+    let mut redactions = Vec::new();
+    let title = redact_field("title", &new.title, &mut redactions);
+    let description = redact_field("description", &new.description, &mut redactions);
+    let tags = normalize_tags(&new.tags);
+    let computed = priority_from(new.impact, new.urgency);
+    let priority = new
+        .priority_override
+        .as_ref()
+        .map_or(computed, |o| o.priority);
+    let seq: i64 = sqlx::query(
+        "INSERT INTO ticket_counters (kind, last_seq) VALUES ($1, 1) \
+         ON CONFLICT (kind) DO UPDATE SET last_seq = ticket_counters.last_seq + 1 RETURNING last_seq",
+    )
+    .bind(new.kind.as_str())
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("last_seq")?;
+    let number = TicketNumber {
+        kind: new.kind,
+        seq,
+    }
+    .to_string();
+    let state = new.kind.initial_state();
+    let at = now.as_microsecond();
+    let tags_json = serde_json::to_string(&tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO tickets (kind, seq, number, state, is_open, title, description, requester_id, team_id, assignee_id, \
+         service_id, category, tags, impact, urgency, priority, priority_override_reason, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
+    )
+    .bind(new.kind.as_str())
+    .bind(seq)
+    .bind(&number)
+    .bind(state.as_str())
+    .bind(i64::from(state.is_open()))
+    .bind(&title)
+    .bind(&description)
+    .bind(new.requester_id.0)
+    .bind(team.map(|t| t.0))
+    .bind(assignee.map(|a| a.0))
+    .bind(new.service_id.map(|s| s.0))
+    .bind(&new.category)
+    .bind(&tags_json)
+    .bind(new.impact.as_str())
+    .bind(new.urgency.as_str())
+    .bind(priority.rank())
+    .bind(new.priority_override.as_ref().map(|o| o.reason.clone()))
+    .bind(at)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    let ticket_id = TicketId(id);
+    for tag in &tags {
+        sqlx::query("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)")
+            .bind(tag)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    add_watcher(tx, ticket_id, new.requester_id).await?;
+    if let Some(a) = assignee {
+        add_watcher(tx, ticket_id, a).await?;
+    }
+    tx.event(
+        "ticket",
+        id,
+        "ticket.created",
+        json!({
+            "number": number, "kind": new.kind, "state": state, "title": title,
+            "requester_id": new.requester_id, "team_id": team, "assignee_id": assignee,
+            "service_id": new.service_id, "category": new.category, "tags": tags,
+            "impact": new.impact, "urgency": new.urgency, "priority": priority,
+        }),
+    )
+    .await?;
+    if let Some(o) = &new.priority_override {
+        tx.event(
+            "ticket",
+            id,
+            "ticket.priority_overridden",
+            json!({"from": computed, "to": o.priority, "reason": o.reason}),
+        )
+        .await?;
+    }
+    if assignee.is_some() && new.assignee_id.is_none() {
+        tx.event("ticket", id, "ticket.assigned", json!({"team_id": {"from": null, "to": team}, "assignee_id": {"from": null, "to": assignee}, "rule": "round_robin"}))
+            .await?;
+    }
+    if !redactions.is_empty() {
+        tx.event(
+            "ticket",
+            id,
+            "ticket.redacted",
+            json!({"fields": redactions}),
+        )
+        .await?;
+    }
+    Ok(ticket_id)
 }
 
 /// Applies a planned step to a loaded ticket inside a write.
@@ -539,11 +675,20 @@ pub(crate) async fn apply_transition(
     actor: Actor,
     extra: Value,
 ) -> Result<(), StoreError> {
-    let facts = TicketFacts { kind: before.kind, state: before.state, resolved_at: before.resolved_at };
+    let facts = TicketFacts {
+        kind: before.kind,
+        state: before.state,
+        resolved_at: before.resolved_at,
+    };
     let planned = plan(facts, step, tx.now, reopen)?;
     let now = tx.now_micros();
     let mut assignee = before.assignee_id;
-    if planned.takes_ownership && assignee.is_none() && check_assignable(tx, actor.user_id, before.team_id).await.is_ok() {
+    if planned.takes_ownership
+        && assignee.is_none()
+        && check_assignable(tx, actor.user_id, before.team_id)
+            .await
+            .is_ok()
+    {
         assignee = Some(actor.user_id);
     }
     let mut resolution_code = before.resolution_code.clone();
@@ -579,7 +724,10 @@ pub(crate) async fn apply_transition(
         Some(w) => Some(redact_field("workaround", w, &mut redactions)),
         None => before.workaround.clone(),
     };
-    let note = planned.note.as_ref().map(|n| redact_field("note", n, &mut redactions));
+    let note = planned
+        .note
+        .as_ref()
+        .map(|n| redact_field("note", n, &mut redactions));
     let change_outcome = planned.change_outcome.or(before.change_outcome);
     sqlx::query(
         "UPDATE tickets SET state = $1, is_open = $2, on_hold_reason = $3, resolution_code = $4, resolution_note = $5, \
@@ -620,7 +768,8 @@ pub(crate) async fn apply_transition(
     if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
         d.extend(e);
     }
-    tx.event("ticket", before.id, "ticket.transitioned", data).await?;
+    tx.event("ticket", before.id, "ticket.transitioned", data)
+        .await?;
     if assignee != before.assignee_id {
         add_watcher(tx, before.id, actor.user_id).await?;
         tx.event(
@@ -632,7 +781,13 @@ pub(crate) async fn apply_transition(
         .await?;
     }
     if !redactions.is_empty() {
-        tx.event("ticket", before.id, "ticket.redacted", json!({"fields": redactions})).await?;
+        tx.event(
+            "ticket",
+            before.id,
+            "ticket.redacted",
+            json!({"fields": redactions}),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -646,8 +801,16 @@ fn field_changes(before: &Ticket, after: &Ticket) -> serde_json::Map<String, Val
         }
     };
     diff("title", json!(before.title), json!(after.title));
-    diff("description", json!(before.description), json!(after.description));
-    diff("service_id", json!(before.service_id), json!(after.service_id));
+    diff(
+        "description",
+        json!(before.description),
+        json!(after.description),
+    );
+    diff(
+        "service_id",
+        json!(before.service_id),
+        json!(after.service_id),
+    );
     diff("category", json!(before.category), json!(after.category));
     diff("tags", json!(before.tags), json!(after.tags));
     diff("impact", json!(before.impact), json!(after.impact));

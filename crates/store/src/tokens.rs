@@ -2,7 +2,7 @@
 //! a leaked database does not hand out working credentials. (A fast hash is
 //! right here, unlike for passwords: the secrets are 256 random bits.)
 
-use crate::rows::{opt_ts, ts, user_credentials, USER_COLUMNS};
+use crate::rows::{USER_COLUMNS, opt_ts, ts, user_credentials};
 use crate::{ApiToken, Store, StoreError, User};
 use jiff::Timestamp;
 use opsdesk_domain::limits::check_short_text;
@@ -34,7 +34,8 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
-const TOKEN_COLUMNS: &str = "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at";
+const TOKEN_COLUMNS: &str =
+    "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at";
 
 fn token(row: &sqlx::any::AnyRow) -> Result<ApiToken, StoreError> {
     Ok(ApiToken {
@@ -65,7 +66,10 @@ impl Store {
         }
         let target = self.get_user(user).await?;
         if !target.active {
-            return Err(StoreError::Conflict(format!("user '{}' is deactivated", target.username)));
+            return Err(StoreError::Conflict(format!(
+                "user '{}' is deactivated",
+                target.username
+            )));
         }
         let secret = random_secret(TOKEN_PREFIX);
         let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
@@ -83,55 +87,78 @@ impl Store {
         .fetch_one(tx.conn())
         .await?;
         let id: i64 = row.try_get("id")?;
-        tx.event("api_token", id, "token.created", json!({"user_id": user, "name": name, "prefix": prefix, "expires_at": expires_at}))
-            .await?;
+        tx.event(
+            "api_token",
+            id,
+            "token.created",
+            json!({"user_id": user, "name": name, "prefix": prefix, "expires_at": expires_at}),
+        )
+        .await?;
         tx.commit().await?;
         let token = self.get_token(TokenId(id)).await?;
         Ok((token, secret))
     }
 
     pub async fn get_token(&self, id: TokenId) -> Result<ApiToken, StoreError> {
-        let row = crate::rows::dynamic_query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("token", id))?;
+        let row = crate::rows::dynamic_query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("token", id))?;
         token(&row)
     }
 
     pub async fn list_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>, StoreError> {
         let rows = match user {
             Some(u) => {
-                crate::rows::dynamic_query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id"))
-                    .bind(u.0)
-                    .fetch_all(&self.pool)
-                    .await?
+                crate::rows::dynamic_query(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id"
+                ))
+                .bind(u.0)
+                .fetch_all(&self.pool)
+                .await?
             }
             None => {
-                crate::rows::dynamic_query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"))
-                    .fetch_all(&self.pool)
-                    .await?
+                crate::rows::dynamic_query(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"
+                ))
+                .fetch_all(&self.pool)
+                .await?
             }
         };
         rows.iter().map(token).collect()
     }
 
-    pub async fn revoke_token(&self, id: TokenId, actor: UserId, now: Timestamp) -> Result<ApiToken, StoreError> {
+    pub async fn revoke_token(
+        &self,
+        id: TokenId,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<ApiToken, StoreError> {
         let mut tx = self.write(Some(actor), now).await?;
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now.as_microsecond())
-            .bind(id.0)
-            .execute(tx.conn())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now.as_microsecond())
+        .bind(id.0)
+        .execute(tx.conn())
+        .await?;
         if done.rows_affected() == 1 {
-            tx.event("api_token", id, "token.revoked", json!({})).await?;
+            tx.event("api_token", id, "token.revoked", json!({}))
+                .await?;
         }
         tx.commit().await?;
         self.get_token(id).await
     }
 
     /// The active user behind a bearer secret, if the token is live.
-    pub async fn authenticate_token(&self, secret: &str, now: Timestamp) -> Result<Option<(User, TokenId)>, StoreError> {
+    pub async fn authenticate_token(
+        &self,
+        secret: &str,
+        now: Timestamp,
+    ) -> Result<Option<(User, TokenId)>, StoreError> {
         let row = crate::rows::dynamic_query(&format!(
             "SELECT t.id AS token_id, t.expires_at AS token_expires_at, t.revoked_at AS token_revoked_at, t.last_used_at AS token_last_used_at, {} \
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
@@ -144,7 +171,10 @@ impl Store {
         let revoked: Option<i64> = row.try_get("token_revoked_at")?;
         let expires: Option<i64> = row.try_get("token_expires_at")?;
         let creds = user_credentials(&row)?;
-        if revoked.is_some() || expires.is_some_and(|e| e <= now.as_microsecond()) || !creds.user.active {
+        if revoked.is_some()
+            || expires.is_some_and(|e| e <= now.as_microsecond())
+            || !creds.user.active
+        {
             return Ok(None);
         }
         let id = TokenId(row.try_get("token_id")?);
@@ -162,7 +192,12 @@ impl Store {
     }
 
     /// Starts a browser session; returns its secret (for the cookie).
-    pub async fn create_session(&self, user: UserId, ttl: jiff::SignedDuration, now: Timestamp) -> Result<(String, Session), StoreError> {
+    pub async fn create_session(
+        &self,
+        user: UserId,
+        ttl: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<(String, Session), StoreError> {
         let secret = random_secret("");
         let csrf = random_secret("");
         let expires_at = now.saturating_add(ttl).unwrap_or(Timestamp::MAX);
@@ -178,14 +213,29 @@ impl Store {
         tx.event("user", user, "user.signed_in", json!({})).await?;
         tx.commit().await?;
         let user = self.get_user(user).await?;
-        Ok((secret, Session { user, csrf_token: csrf, expires_at }))
+        Ok((
+            secret,
+            Session {
+                user,
+                csrf_token: csrf,
+                expires_at,
+            },
+        ))
     }
 
-    pub async fn session(&self, secret: &str, now: Timestamp) -> Result<Option<Session>, StoreError> {
+    pub async fn session(
+        &self,
+        secret: &str,
+        now: Timestamp,
+    ) -> Result<Option<Session>, StoreError> {
         let row = crate::rows::dynamic_query(&format!(
             "SELECT s.csrf_token AS csrf_token, s.expires_at AS session_expires_at, {} \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
-            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+            USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .bind(digest(secret))
         .fetch_optional(&self.pool)
@@ -196,7 +246,11 @@ impl Store {
         if expires_at <= now || !creds.user.active {
             return Ok(None);
         }
-        Ok(Some(Session { user: creds.user, csrf_token: row.try_get("csrf_token")?, expires_at }))
+        Ok(Some(Session {
+            user: creds.user,
+            csrf_token: row.try_get("csrf_token")?,
+            expires_at,
+        }))
     }
 
     pub async fn delete_session(&self, secret: &str) -> Result<(), StoreError> {

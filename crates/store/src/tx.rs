@@ -34,7 +34,11 @@ impl Store {
     /// Begins a write. Its first statement locks the chain head, so writers
     /// are ordered (and SQLite takes its write lock up front instead of
     /// failing to upgrade a read lock later).
-    pub async fn write(&self, actor: Option<UserId>, now: Timestamp) -> Result<WriteTx, StoreError> {
+    pub async fn write(
+        &self,
+        actor: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<WriteTx, StoreError> {
         let writer = match &self.sqlite_writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
@@ -109,7 +113,10 @@ impl WriteTx {
     }
 
     /// The result a previous request with this key produced, if any.
-    pub async fn replayed(&mut self, idem: Option<&IdempotencyKey>) -> Result<Option<String>, StoreError> {
+    pub async fn replayed(
+        &mut self,
+        idem: Option<&IdempotencyKey>,
+    ) -> Result<Option<String>, StoreError> {
         let (Some(idem), Some(actor)) = (idem, self.actor) else {
             return Ok(None);
         };
@@ -133,7 +140,11 @@ impl WriteTx {
     }
 
     /// Remembers what this request produced, for its retries.
-    pub async fn remember(&mut self, idem: Option<&IdempotencyKey>, result_ref: &str) -> Result<(), StoreError> {
+    pub async fn remember(
+        &mut self,
+        idem: Option<&IdempotencyKey>,
+        result_ref: &str,
+    ) -> Result<(), StoreError> {
         let (Some(idem), Some(actor)) = (idem, self.actor) else {
             return Ok(());
         };

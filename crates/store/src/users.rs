@@ -26,9 +26,9 @@ pub fn check_username(username: &str) -> Result<(), FieldError> {
 
 fn check_email(email: &str) -> Result<(), FieldError> {
     let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace));
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+        });
     if valid {
         Ok(())
     } else {
@@ -47,7 +47,12 @@ pub struct UserPatch {
 }
 
 impl Store {
-    pub async fn create_user(&self, new: NewUser, actor: Option<UserId>, now: Timestamp) -> Result<User, StoreError> {
+    pub async fn create_user(
+        &self,
+        new: NewUser,
+        actor: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
         check_username(&new.username)?;
         check_short_text("display_name", &new.display_name)?;
         if let Some(email) = &new.email {
@@ -74,36 +79,54 @@ impl Store {
     }
 
     pub async fn user_credentials_by_id(&self, id: UserId) -> Result<UserCredentials, StoreError> {
-        let row = crate::rows::dynamic_query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found("user", id))?;
+        let row =
+            crate::rows::dynamic_query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::not_found("user", id))?;
         user_credentials(&row)
     }
 
-    pub async fn user_credentials_by_username(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
-        let row = crate::rows::dynamic_query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn user_credentials_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<UserCredentials>, StoreError> {
+        let row = crate::rows::dynamic_query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(user_credentials).transpose()
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = crate::rows::dynamic_query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| user_credentials(r).map(|c| c.user)).collect()
+        let rows = crate::rows::dynamic_query(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| user_credentials(r).map(|c| c.user))
+            .collect()
     }
 
     pub async fn count_users(&self) -> Result<i64, StoreError> {
         use sqlx::Row;
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get("n")?)
     }
 
-    pub async fn update_user(&self, id: UserId, patch: UserPatch, actor: UserId, now: Timestamp) -> Result<User, StoreError> {
+    pub async fn update_user(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
         if let Some(name) = &patch.display_name {
             check_short_text("display_name", name)?;
         }
@@ -114,17 +137,26 @@ impl Store {
             check_short_text("organization", org)?;
         }
         let before = self.get_user(id).await?;
-        if actor == id && (patch.active == Some(false) || patch.role.is_some_and(|r| r != before.role)) {
+        if actor == id
+            && (patch.active == Some(false) || patch.role.is_some_and(|r| r != before.role))
+        {
             return Err(StoreError::Conflict(
-                "you cannot deactivate your own account or change your own role; ask another admin".into(),
+                "you cannot deactivate your own account or change your own role; ask another admin"
+                    .into(),
             ));
         }
         let mut tx = self.write(Some(actor), now).await?;
         let after = User {
-            display_name: patch.display_name.clone().unwrap_or_else(|| before.display_name.clone()),
+            display_name: patch
+                .display_name
+                .clone()
+                .unwrap_or_else(|| before.display_name.clone()),
             email: patch.email.clone().unwrap_or_else(|| before.email.clone()),
             role: patch.role.unwrap_or(before.role),
-            organization: patch.organization.clone().unwrap_or_else(|| before.organization.clone()),
+            organization: patch
+                .organization
+                .clone()
+                .unwrap_or_else(|| before.organization.clone()),
             active: patch.active.unwrap_or(before.active),
             ..before.clone()
         };
@@ -139,12 +171,17 @@ impl Store {
             .await?;
         if !after.active {
             // A deactivated account loses its sessions and tokens at once.
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(tx.conn()).await?;
-            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                .bind(tx.now_micros())
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id.0)
                 .execute(tx.conn())
                 .await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(tx.now_micros())
+            .bind(id.0)
+            .execute(tx.conn())
+            .await?;
         }
         tx.event(
             "user",
@@ -160,7 +197,13 @@ impl Store {
         Ok(after)
     }
 
-    pub async fn set_password_hash(&self, id: UserId, password_hash: &str, actor: UserId, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn set_password_hash(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write(Some(actor), now).await?;
         let done = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
             .bind(password_hash)
@@ -170,7 +213,8 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("user", id));
         }
-        tx.event("user", id, "user.password_changed", json!({})).await?;
+        tx.event("user", id, "user.password_changed", json!({}))
+            .await?;
         tx.commit().await
     }
 
@@ -198,7 +242,13 @@ impl Store {
                 .bind(id.0)
                 .execute(tx.conn())
                 .await?;
-            tx.event("user", id, "user.locked", json!({"until": until, "failures": failures})).await?;
+            tx.event(
+                "user",
+                id,
+                "user.locked",
+                json!({"until": until, "failures": failures}),
+            )
+            .await?;
             locked = Some(until);
         }
         tx.commit().await?;

@@ -22,24 +22,63 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/me", get(session::me))
         .route("/api/v1/me/password", post(session::change_password))
         .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
-        .route("/api/v1/tickets/{ticket}", get(tickets::show).patch(tickets::update))
+        .route(
+            "/api/v1/tickets/{ticket}",
+            get(tickets::show).patch(tickets::update),
+        )
         .route("/api/v1/tickets/{ticket}/assign", post(tickets::assign))
-        .route("/api/v1/tickets/{ticket}/transitions", post(tickets::transition))
-        .route("/api/v1/tickets/{ticket}/comments", get(tickets::comments).post(tickets::add_comment))
+        .route(
+            "/api/v1/tickets/{ticket}/transitions",
+            post(tickets::transition),
+        )
+        .route(
+            "/api/v1/tickets/{ticket}/comments",
+            get(tickets::comments).post(tickets::add_comment),
+        )
         .route("/api/v1/tickets/{ticket}/timeline", get(tickets::timeline))
-        .route("/api/v1/tickets/{ticket}/links", get(tickets::links).post(tickets::link))
-        .route("/api/v1/tickets/{ticket}/links/{target}", delete(tickets::unlink))
+        .route(
+            "/api/v1/tickets/{ticket}/links",
+            get(tickets::links).post(tickets::link),
+        )
+        .route(
+            "/api/v1/tickets/{ticket}/links/{target}",
+            delete(tickets::unlink),
+        )
         .route("/api/v1/tickets/{ticket}/merge", post(tickets::merge))
         .route("/api/v1/queues/counts", get(tickets::counts))
-        .route("/api/v1/users", get(directory::list_users).post(directory::create_user))
-        .route("/api/v1/users/{id}", get(directory::show_user).patch(directory::update_user))
-        .route("/api/v1/teams", get(directory::list_teams).post(directory::create_team))
-        .route("/api/v1/teams/{id}", get(directory::show_team).put(directory::update_team))
+        .route(
+            "/api/v1/users",
+            get(directory::list_users).post(directory::create_user),
+        )
+        .route(
+            "/api/v1/users/{id}",
+            get(directory::show_user).patch(directory::update_user),
+        )
+        .route(
+            "/api/v1/teams",
+            get(directory::list_teams).post(directory::create_team),
+        )
+        .route(
+            "/api/v1/teams/{id}",
+            get(directory::show_team).put(directory::update_team),
+        )
         .route("/api/v1/teams/{id}/members", post(directory::add_member))
-        .route("/api/v1/teams/{id}/members/{user_id}", delete(directory::remove_member))
-        .route("/api/v1/services", get(directory::list_services).post(directory::create_service))
-        .route("/api/v1/services/{id}", get(directory::show_service).put(directory::update_service))
-        .route("/api/v1/tokens", get(directory::list_tokens).post(directory::create_token))
+        .route(
+            "/api/v1/teams/{id}/members/{user_id}",
+            delete(directory::remove_member),
+        )
+        .route(
+            "/api/v1/services",
+            get(directory::list_services).post(directory::create_service),
+        )
+        .route(
+            "/api/v1/services/{id}",
+            get(directory::show_service).put(directory::update_service),
+        )
+        .route(
+            "/api/v1/tokens",
+            get(directory::list_tokens).post(directory::create_token),
+        )
         .route("/api/v1/tokens/{id}", delete(directory::revoke_token))
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/events", get(audit::events))

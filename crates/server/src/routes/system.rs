@@ -33,17 +33,28 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.store.ping().await {
         "ready".into_response()
     } else {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Not ready", "the database is not answering").into_response()
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Not ready",
+            "the database is not answering",
+        )
+        .into_response()
     }
 }
 
 pub async fn metrics() -> Response {
     install_metrics();
-    let body = METRICS.get().and_then(|h| h.as_ref()).map(|h| h.render()).unwrap_or_default();
+    let body = METRICS
+        .get()
+        .and_then(|h| h.as_ref())
+        .map(|h| h.render())
+        .unwrap_or_default();
     let mut response = body.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
     response
 }
 

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use opsdesk_domain::transition::allowed;
 use opsdesk_domain::{
-    Impact, LinkKind, Permission, Priority, ServiceId, TeamId, TicketId, TicketKind, TicketState, Transition,
-    TransitionName, Urgency, UserId,
+    Impact, LinkKind, Permission, Priority, ServiceId, TeamId, TicketId, TicketKind, TicketState,
+    Transition, TransitionName, Urgency, UserId,
 };
 use opsdesk_store::listing::{AssigneeFilter, QueueCounts, SortField, TicketQuery};
 use opsdesk_store::tickets::{NewTicket, PriorityOverride, TicketPatch};
@@ -76,7 +76,9 @@ fn medium_urgency() -> Urgency {
 }
 
 /// `Some(None)` for an explicit `null`, `None` when the field is absent.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -186,7 +188,12 @@ pub async fn visible_ticket(state: &AppState, auth: &Auth, reference: &str) -> A
     Ok(ticket)
 }
 
-async fn resolve_target(state: &AppState, auth: &Auth, field: &str, r: &TicketRef) -> ApiResult<Ticket> {
+async fn resolve_target(
+    state: &AppState,
+    auth: &Auth,
+    field: &str,
+    r: &TicketRef,
+) -> ApiResult<Ticket> {
     visible_ticket(state, auth, &r.0)
         .await
         .map_err(|_| ApiError::field(field, format!("ticket {} does not exist", r.0)))
@@ -198,19 +205,29 @@ async fn view(state: &AppState, auth: &Auth, ticket: Ticket) -> ApiResult<Ticket
         .filter(|step| auth.actor.may_take_step(ticket.requester_id, *step))
         .collect();
     let watchers = state.store.watchers(ticket.id).await?;
-    Ok(TicketView { ticket, allowed_transitions, watchers })
+    Ok(TicketView {
+        ticket,
+        allowed_transitions,
+        watchers,
+    })
 }
 
 fn require(auth: &Auth, permission: Permission, what: &str) -> ApiResult<()> {
     if auth.actor.can(permission) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!("your role ({}) may not {what}", auth.actor.role)))
+        Err(ApiError::forbidden(format!(
+            "your role ({}) may not {what}",
+            auth.actor.role
+        )))
     }
 }
 
 fn to_override(o: PriorityOverrideBody) -> PriorityOverride {
-    PriorityOverride { priority: o.priority, reason: o.reason }
+    PriorityOverride {
+        priority: o.priority,
+        reason: o.reason,
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicketBody,
@@ -229,17 +246,25 @@ pub async fn create(
     if !agent {
         // Requesters describe their problem; routing and priority overrides are the desk's call.
         for (given, field) in [
-            (b.requester_id.is_some_and(|r| r != auth.id()), "requester_id"),
+            (
+                b.requester_id.is_some_and(|r| r != auth.id()),
+                "requester_id",
+            ),
             (b.team_id.is_some(), "team_id"),
             (b.assignee_id.is_some(), "assignee_id"),
             (b.priority_override.is_some(), "priority_override"),
         ] {
             if given {
-                return Err(ApiError::forbidden(format!("requesters may not set {field}")));
+                return Err(ApiError::forbidden(format!(
+                    "requesters may not set {field}"
+                )));
             }
         }
         if matches!(b.kind, TicketKind::Problem | TicketKind::Change) {
-            return Err(ApiError::forbidden(format!("requesters may open incidents and service requests, not {}s", b.kind)));
+            return Err(ApiError::forbidden(format!(
+                "requesters may open incidents and service requests, not {}s",
+                b.kind
+            )));
         }
     }
     let new = NewTicket {
@@ -256,15 +281,25 @@ pub async fn create(
         urgency: b.urgency,
         priority_override: b.priority_override.map(to_override),
     };
-    let ticket = state.store.create_ticket(new, Timestamp::now(), auth.id(), idem.as_ref()).await?;
+    let ticket = state
+        .store
+        .create_ticket(new, Timestamp::now(), auth.id(), idem.as_ref())
+        .await?;
     metrics::counter!("opsdesk_tickets_created_total", "kind" => ticket.kind.as_str()).increment(1);
-    Ok((StatusCode::CREATED, Json(view(&state, &auth, ticket).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, &auth, ticket).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{ticket}", tag = "tickets",
     params(("ticket" = String, Path, description = "Id or number")),
     responses((status = 200, body = TicketView), (status = 404, body = crate::error::Problem)))]
-pub async fn show(State(state): State<AppState>, auth: Auth, Path(reference): Path<String>) -> ApiResult<Json<TicketView>> {
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<TicketView>> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     Ok(Json(view(&state, &auth, ticket).await?))
 }
@@ -297,9 +332,14 @@ pub async fn update(
         expected_version: b.version,
     };
     if patch.is_empty() {
-        return Err(ApiError::bad_request("the update changes nothing; send at least one field"));
+        return Err(ApiError::bad_request(
+            "the update changes nothing; send at least one field",
+        ));
     }
-    let ticket = state.store.update_ticket(ticket.id, patch, Timestamp::now(), auth.id(), idem.as_ref()).await?;
+    let ticket = state
+        .store
+        .update_ticket(ticket.id, patch, Timestamp::now(), auth.id(), idem.as_ref())
+        .await?;
     Ok(Json(view(&state, &auth, ticket).await?))
 }
 
@@ -315,12 +355,25 @@ pub async fn assign(
 ) -> ApiResult<Json<TicketView>> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     require(&auth, Permission::WorkAllTickets, "assign tickets")?;
-    let idem = idempotency_key(&headers, "POST /api/v1/tickets/{ticket}/assign", &body.body_hash)?;
+    let idem = idempotency_key(
+        &headers,
+        "POST /api/v1/tickets/{ticket}/assign",
+        &body.body_hash,
+    )?;
     if body.value.team_id.is_none() && body.value.assignee_id.is_none() {
-        return Err(ApiError::bad_request("send team_id and/or assignee_id (null to clear)"));
+        return Err(ApiError::bad_request(
+            "send team_id and/or assignee_id (null to clear)",
+        ));
     }
-    let patch = TicketPatch { team_id: body.value.team_id, assignee_id: body.value.assignee_id, ..Default::default() };
-    let ticket = state.store.update_ticket(ticket.id, patch, Timestamp::now(), auth.id(), idem.as_ref()).await?;
+    let patch = TicketPatch {
+        team_id: body.value.team_id,
+        assignee_id: body.value.assignee_id,
+        ..Default::default()
+    };
+    let ticket = state
+        .store
+        .update_ticket(ticket.id, patch, Timestamp::now(), auth.id(), idem.as_ref())
+        .await?;
     Ok(Json(view(&state, &auth, ticket).await?))
 }
 
@@ -338,12 +391,26 @@ pub async fn transition(
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     let step = body.value;
     if !auth.actor.may_take_step(ticket.requester_id, step.name()) {
-        return Err(ApiError::forbidden(format!("requesters may reopen, close or cancel their own tickets, not '{}'", step.name())));
+        return Err(ApiError::forbidden(format!(
+            "requesters may reopen, close or cancel their own tickets, not '{}'",
+            step.name()
+        )));
     }
-    let idem = idempotency_key(&headers, "POST /api/v1/tickets/{ticket}/transitions", &body.body_hash)?;
+    let idem = idempotency_key(
+        &headers,
+        "POST /api/v1/tickets/{ticket}/transitions",
+        &body.body_hash,
+    )?;
     let ticket = state
         .store
-        .transition_ticket(ticket.id, &step, state.config.reopen, Timestamp::now(), auth.actor, idem.as_ref())
+        .transition_ticket(
+            ticket.id,
+            &step,
+            state.config.reopen,
+            Timestamp::now(),
+            auth.actor,
+            idem.as_ref(),
+        )
         .await?;
     Ok(Json(view(&state, &auth, ticket).await?))
 }
@@ -368,10 +435,21 @@ pub async fn add_comment(
     if body.value.visibility == Visibility::Internal {
         require(&auth, Permission::InternalNotes, "write internal notes")?;
     }
-    let idem = idempotency_key(&headers, "POST /api/v1/tickets/{ticket}/comments", &body.body_hash)?;
+    let idem = idempotency_key(
+        &headers,
+        "POST /api/v1/tickets/{ticket}/comments",
+        &body.body_hash,
+    )?;
     let comment = state
         .store
-        .add_comment(ticket.id, body.value.visibility, &body.value.body, Timestamp::now(), auth.actor, idem.as_ref())
+        .add_comment(
+            ticket.id,
+            body.value.visibility,
+            &body.value.body,
+            Timestamp::now(),
+            auth.actor,
+            idem.as_ref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(comment)))
 }
@@ -379,7 +457,11 @@ pub async fn add_comment(
 #[utoipa::path(get, path = "/api/v1/tickets/{ticket}/comments", tag = "tickets",
     params(("ticket" = String, Path, description = "Id or number")),
     responses((status = 200, body = Vec<Comment>)))]
-pub async fn comments(State(state): State<AppState>, auth: Auth, Path(reference): Path<String>) -> ApiResult<Json<Vec<Comment>>> {
+pub async fn comments(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<Vec<Comment>>> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     let internal = auth.actor.can(Permission::InternalNotes);
     Ok(Json(state.store.list_comments(ticket.id, internal).await?))
@@ -388,7 +470,11 @@ pub async fn comments(State(state): State<AppState>, auth: Auth, Path(reference)
 #[utoipa::path(get, path = "/api/v1/tickets/{ticket}/timeline", tag = "tickets",
     params(("ticket" = String, Path, description = "Id or number")),
     responses((status = 200, body = Vec<Event>)))]
-pub async fn timeline(State(state): State<AppState>, auth: Auth, Path(reference): Path<String>) -> ApiResult<Json<Vec<Event>>> {
+pub async fn timeline(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<Vec<Event>>> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     let internal = auth.actor.can(Permission::InternalNotes);
     Ok(Json(state.store.timeline(ticket.id, internal).await?))
@@ -397,15 +483,28 @@ pub async fn timeline(State(state): State<AppState>, auth: Auth, Path(reference)
 #[utoipa::path(get, path = "/api/v1/tickets/{ticket}/links", tag = "tickets",
     params(("ticket" = String, Path, description = "Id or number")),
     responses((status = 200, body = Vec<Link>)))]
-pub async fn links(State(state): State<AppState>, auth: Auth, Path(reference): Path<String>) -> ApiResult<Json<Vec<Link>>> {
+pub async fn links(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<Vec<Link>>> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     let mut links = state.store.list_links(ticket.id).await?;
     if !auth.actor.can(Permission::WorkAllTickets) {
         // A requester learns nothing about tickets that are not theirs.
         let mut visible = Vec::new();
         for l in links.drain(..) {
-            let other = if l.source_id == ticket.id { l.target_id } else { l.source_id };
-            if state.store.get_ticket(other).await.is_ok_and(|t| auth.actor.can_see_ticket(t.requester_id)) {
+            let other = if l.source_id == ticket.id {
+                l.target_id
+            } else {
+                l.source_id
+            };
+            if state
+                .store
+                .get_ticket(other)
+                .await
+                .is_ok_and(|t| auth.actor.can_see_ticket(t.requester_id))
+            {
                 visible.push(l);
             }
         }
@@ -426,11 +525,22 @@ pub async fn link(
 ) -> ApiResult<(StatusCode, Json<Link>)> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     require(&auth, Permission::WorkAllTickets, "link tickets")?;
-    let idem = idempotency_key(&headers, "POST /api/v1/tickets/{ticket}/links", &body.body_hash)?;
+    let idem = idempotency_key(
+        &headers,
+        "POST /api/v1/tickets/{ticket}/links",
+        &body.body_hash,
+    )?;
     let target = resolve_target(&state, &auth, "target", &body.value.target).await?;
     let link = state
         .store
-        .link_tickets(ticket.id, body.value.kind, target.id, Timestamp::now(), auth.id(), idem.as_ref())
+        .link_tickets(
+            ticket.id,
+            body.value.kind,
+            target.id,
+            Timestamp::now(),
+            auth.id(),
+            idem.as_ref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(link)))
 }
@@ -446,7 +556,10 @@ pub async fn unlink(
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     require(&auth, Permission::WorkAllTickets, "unlink tickets")?;
     let target = visible_ticket(&state, &auth, &target).await?;
-    state.store.unlink_tickets(ticket.id, target.id, Timestamp::now(), auth.id()).await?;
+    state
+        .store
+        .unlink_tickets(ticket.id, target.id, Timestamp::now(), auth.id())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -462,11 +575,21 @@ pub async fn merge(
 ) -> ApiResult<Json<TicketView>> {
     let duplicate = visible_ticket(&state, &auth, &reference).await?;
     require(&auth, Permission::WorkAllTickets, "merge tickets")?;
-    let idem = idempotency_key(&headers, "POST /api/v1/tickets/{ticket}/merge", &body.body_hash)?;
+    let idem = idempotency_key(
+        &headers,
+        "POST /api/v1/tickets/{ticket}/merge",
+        &body.body_hash,
+    )?;
     let survivor = resolve_target(&state, &auth, "survivor", &body.value.survivor).await?;
     let survivor = state
         .store
-        .merge_tickets(duplicate.id, survivor.id, Timestamp::now(), auth.id(), idem.as_ref())
+        .merge_tickets(
+            duplicate.id,
+            survivor.id,
+            Timestamp::now(),
+            auth.id(),
+            idem.as_ref(),
+        )
         .await?;
     Ok(Json(view(&state, &auth, survivor).await?))
 }
@@ -479,8 +602,23 @@ pub async fn counts(State(state): State<AppState>, auth: Auth) -> ApiResult<Json
 
 /// The list filters, all optional. Lists are comma-separated.
 const LIST_PARAMS: &[&str] = &[
-    "kind", "state", "open", "priority", "team_id", "assignee", "requester_id", "service_id", "tag", "created_after",
-    "created_before", "updated_after", "updated_before", "q", "sort", "cursor", "limit",
+    "kind",
+    "state",
+    "open",
+    "priority",
+    "team_id",
+    "assignee",
+    "requester_id",
+    "service_id",
+    "tag",
+    "created_after",
+    "created_before",
+    "updated_after",
+    "updated_before",
+    "q",
+    "sort",
+    "cursor",
+    "limit",
 ];
 
 fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: &str) -> ApiResult<Vec<T>> {
@@ -492,19 +630,27 @@ fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: &str) -> A
 }
 
 fn parse_int(field: &str, value: &str) -> ApiResult<i64> {
-    value.parse().map_err(|_| ApiError::field(field, format!("'{value}' is not a whole number")))
+    value
+        .parse()
+        .map_err(|_| ApiError::field(field, format!("'{value}' is not a whole number")))
 }
 
 fn parse_time(field: &str, value: &str) -> ApiResult<Timestamp> {
-    value
-        .parse()
-        .map_err(|_| ApiError::field(field, format!("'{value}' is not an RFC 3339 time such as 2026-01-31T09:00:00Z")))
+    value.parse().map_err(|_| {
+        ApiError::field(
+            field,
+            format!("'{value}' is not an RFC 3339 time such as 2026-01-31T09:00:00Z"),
+        )
+    })
 }
 
 /// Builds a store query from URL parameters, refusing unknown ones.
 pub fn parse_query(auth: &Auth, params: &HashMap<String, String>) -> ApiResult<TicketQuery> {
     if let Some(unknown) = params.keys().find(|k| !LIST_PARAMS.contains(&k.as_str())) {
-        return Err(ApiError::field(unknown.clone(), format!("is not a filter; use one of: {}", LIST_PARAMS.join(", "))));
+        return Err(ApiError::field(
+            unknown.clone(),
+            format!("is not a filter; use one of: {}", LIST_PARAMS.join(", ")),
+        ));
     }
     let mut q = TicketQuery::default();
     for (key, value) in params {
@@ -521,15 +667,18 @@ pub fn parse_query(auth: &Auth, params: &HashMap<String, String>) -> ApiResult<T
             }
             "priority" => q.priorities = parse_list("priority", v)?,
             "team_id" => {
-                q.team_ids = v.split(',').map(|t| parse_int("team_id", t.trim()).map(TeamId)).collect::<ApiResult<_>>()?
+                q.team_ids = v
+                    .split(',')
+                    .map(|t| parse_int("team_id", t.trim()).map(TeamId))
+                    .collect::<ApiResult<_>>()?
             }
             "assignee" => {
                 q.assignee = Some(match v {
                     "me" => AssigneeFilter::User(auth.id()),
                     "none" => AssigneeFilter::Unassigned,
-                    id => AssigneeFilter::User(UserId(
-                        id.parse().map_err(|_| ApiError::field("assignee", "must be a user id, 'me' or 'none'"))?,
-                    )),
+                    id => AssigneeFilter::User(UserId(id.parse().map_err(|_| {
+                        ApiError::field("assignee", "must be a user id, 'me' or 'none'")
+                    })?)),
                 })
             }
             "requester_id" => q.requester_id = Some(UserId(parse_int("requester_id", v)?)),
@@ -556,7 +705,12 @@ pub fn parse_query(auth: &Auth, params: &HashMap<String, String>) -> ApiResult<T
                     .parse()
                     .ok()
                     .filter(|l| (1..=opsdesk_domain::limits::PAGE_SIZE_MAX).contains(l))
-                    .ok_or_else(|| ApiError::field("limit", format!("must be 1 to {}", opsdesk_domain::limits::PAGE_SIZE_MAX)))?
+                    .ok_or_else(|| {
+                        ApiError::field(
+                            "limit",
+                            format!("must be 1 to {}", opsdesk_domain::limits::PAGE_SIZE_MAX),
+                        )
+                    })?
             }
             _ => {}
         }
