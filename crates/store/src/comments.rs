@@ -343,6 +343,19 @@ impl Store {
         .bind(dup.requester_id.0)
         .execute(tx.conn())
         .await?;
+        // A pair of tickets has one link at most (see `link_tickets`), so an
+        // earlier link between the two gives way to the duplicate_of link.
+        let replaced_links: Vec<String> = sqlx::query(
+            "DELETE FROM ticket_links WHERE ((source_id = $1 AND target_id = $2) OR (source_id = $2 AND target_id = $1)) \
+             AND NOT (source_id = $1 AND kind = 'duplicate_of') RETURNING kind",
+        )
+        .bind(duplicate.0)
+        .bind(survivor.0)
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(|r| r.try_get("kind"))
+        .collect::<Result<_, _>>()?;
         sqlx::query(
             "INSERT INTO ticket_links (source_id, kind, target_id, created_at, created_by) SELECT $1, 'duplicate_of', $2, $3, $4 \
              WHERE NOT EXISTS (SELECT 1 FROM ticket_links WHERE source_id = $1 AND target_id = $2)",
@@ -372,7 +385,7 @@ impl Store {
             "ticket",
             duplicate,
             "ticket.merged",
-            json!({"into_id": survivor, "into_number": surv.number, "from": dup.state, "to": TicketState::Closed, "moved_comment_ids": moved}),
+            json!({"into_id": survivor, "into_number": surv.number, "from": dup.state, "to": TicketState::Closed, "moved_comment_ids": moved, "replaced_links": replaced_links}),
         )
         .await?;
         tx.event(

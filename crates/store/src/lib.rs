@@ -89,8 +89,11 @@ impl Store {
             .map_err(|e| StoreError::Config(format!("invalid database URL: {e}")))?;
         let pool = match backend {
             Backend::Sqlite => {
+                // An in-memory database exists per connection, so it gets
+                // exactly one; a file is shared by a small pool.
+                let connections = if url.contains(":memory:") { 1 } else { 8 };
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(connections)
                     .min_connections(1)
                     .after_connect(|conn, _| {
                         Box::pin(async move {

@@ -2350,6 +2350,68 @@ async fn merging_needs_tickets_of_one_kind(db: &TestDb) {
     assert_eq!(store.get_ticket(inc.id).await.unwrap(), inc);
 }
 
+async fn merging_linked_tickets_still_records_the_duplicate(db: &TestDb) {
+    let store = &db.store;
+    let p = people(store).await;
+    // One pair linked from the duplicate, one from the survivor.
+    let mut pairs = Vec::new();
+    for (i, from_duplicate) in [true, false].into_iter().enumerate() {
+        let at = 10 * i as i64;
+        let survivor = create(store, incident("Mail bounces", &p.requester), t(at)).await;
+        let duplicate = create(store, incident("Cannot send mail", &p.requester), t(at + 1)).await;
+        let (source, target) = if from_duplicate {
+            (duplicate.id, survivor.id)
+        } else {
+            (survivor.id, duplicate.id)
+        };
+        store
+            .link_tickets(
+                source,
+                LinkKind::Related,
+                target,
+                t(at + 2),
+                p.agent.id,
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .merge_tickets(duplicate.id, survivor.id, t(at + 3), p.agent.id, None)
+            .await
+            .unwrap();
+        pairs.push((survivor.id, duplicate.id));
+    }
+    for (survivor, duplicate) in pairs {
+        let links: Vec<(TicketId, LinkKind, TicketId)> = store
+            .list_links(survivor)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| (l.source_id, l.kind, l.target_id))
+            .collect();
+        assert_eq!(
+            links,
+            [(duplicate, LinkKind::DuplicateOf, survivor)],
+            "one link between the pair, and it says duplicate"
+        );
+        let merged = store
+            .timeline(duplicate, true)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(merged.kind, "ticket.merged");
+        assert_eq!(
+            merged.data["replaced_links"],
+            serde_json::json!(["related"])
+        );
+    }
+    assert!(matches!(
+        store.verify_chain().await.unwrap(),
+        ChainReport::Intact { .. }
+    ));
+}
+
 // ---------------------------------------------------------------------------
 // Idempotency
 // ---------------------------------------------------------------------------
@@ -2441,6 +2503,146 @@ async fn a_reused_idempotency_key_with_another_body_conflicts(db: &TestDb) {
             .await,
     );
     assert_eq!(footprint(store).await, before);
+}
+
+async fn a_retried_transition_returns_the_first_result(db: &TestDb) {
+    let store = &db.store;
+    let p = people(store).await;
+    let ticket = create(store, incident("Retry me", &p.requester), t(0)).await;
+    let k = IdempotencyKey {
+        key: "ack-1".into(),
+        route: "POST /api/v1/tickets/{id}/transitions".into(),
+        request_hash: "ack".into(),
+    };
+    let policy = ReopenPolicy::default();
+    let first = store
+        .transition_ticket(
+            ticket.id,
+            &Transition::Acknowledge {},
+            policy,
+            t(1),
+            actor(&p.agent),
+            Some(&k),
+        )
+        .await
+        .unwrap();
+    let before = footprint(store).await;
+    // Without the key, a second acknowledge would be illegal (in_progress).
+    let retry = store
+        .transition_ticket(
+            ticket.id,
+            &Transition::Acknowledge {},
+            policy,
+            t(2),
+            actor(&p.agent),
+            Some(&k),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(footprint(store).await, before);
+}
+
+async fn stale_versions_are_refused(db: &TestDb) {
+    let store = &db.store;
+    let p = people(store).await;
+    let ticket = create(store, incident("Two editors", &p.requester), t(0)).await;
+    let first = TicketPatch {
+        title: Some("Edited by Alice".into()),
+        expected_version: Some(ticket.version),
+        ..Default::default()
+    };
+    let edited = store
+        .update_ticket(ticket.id, first, t(1), p.agent.id, None)
+        .await
+        .unwrap();
+    assert_eq!(edited.version, ticket.version + 1);
+    let before = footprint(store).await;
+    let second = TicketPatch {
+        title: Some("Edited by Bob".into()),
+        expected_version: Some(ticket.version),
+        ..Default::default()
+    };
+    let message = expect_conflict(
+        store
+            .update_ticket(ticket.id, second, t(2), p.agent2.id, None)
+            .await,
+    );
+    assert!(message.contains("INC-000001"), "{message}");
+    assert_eq!(footprint(store).await, before);
+    assert_eq!(
+        store.get_ticket(ticket.id).await.unwrap().title,
+        "Edited by Alice"
+    );
+}
+
+async fn deactivated_users_cannot_raise_tickets(db: &TestDb) {
+    let store = &db.store;
+    let p = people(store).await;
+    store
+        .update_user(
+            p.requester.id,
+            UserPatch {
+                active: Some(false),
+                ..Default::default()
+            },
+            p.admin.id,
+            t(1),
+        )
+        .await
+        .unwrap();
+    let before = footprint(store).await;
+    expect_invalid(
+        store
+            .create_ticket(
+                incident("Ghost ticket", &p.requester),
+                t(2),
+                p.agent.id,
+                None,
+            )
+            .await,
+        "requester_id",
+    );
+    let nobody = NewTicket {
+        requester_id: UserId(4242),
+        ..incident("Nobody", &p.requester)
+    };
+    expect_invalid(
+        store.create_ticket(nobody, t(2), p.agent.id, None).await,
+        "requester_id",
+    );
+    assert_eq!(footprint(store).await, before);
+}
+
+async fn backups_are_sqlite_copies_and_postgres_points_to_pg_dump(db: &TestDb) {
+    let store = &db.store;
+    let p = people(store).await;
+    let ticket = create(store, incident("Back me up", &p.requester), t(0)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.db");
+    let path = path.to_str().unwrap();
+    match store.backend() {
+        Backend::Sqlite => {
+            store.backup(path).await.unwrap();
+            let copy = Store::open(&format!("sqlite://{path}")).await.unwrap();
+            assert_eq!(copy.get_ticket(ticket.id).await.unwrap(), ticket);
+            assert_eq!(
+                copy.verify_chain().await.unwrap(),
+                store.verify_chain().await.unwrap()
+            );
+            copy.close().await;
+            match store.backup(path).await {
+                Err(StoreError::Config(message)) => {
+                    assert!(message.contains("already exists"), "{message}")
+                }
+                other => panic!("expected a refusal to overwrite, got {other:?}"),
+            }
+        }
+        Backend::Postgres => match store.backup(path).await {
+            Err(StoreError::Config(message)) => assert!(message.contains("pg_dump"), "{message}"),
+            other => panic!("expected a pointer to pg_dump, got {other:?}"),
+        },
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -3280,8 +3482,13 @@ contract_tests!(
     links_are_unique_and_never_to_self,
     merging_moves_the_conversation_to_the_survivor,
     merging_needs_tickets_of_one_kind,
+    merging_linked_tickets_still_records_the_duplicate,
     a_retried_create_returns_the_first_ticket,
     a_reused_idempotency_key_with_another_body_conflicts,
+    a_retried_transition_returns_the_first_result,
+    stale_versions_are_refused,
+    deactivated_users_cannot_raise_tickets,
+    backups_are_sqlite_copies_and_postgres_points_to_pg_dump,
     list_filters_select_exactly_the_matching_tickets,
     full_text_search_finds_words_of_title_and_description,
     lists_sort_by_creation_or_priority,
