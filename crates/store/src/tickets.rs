@@ -152,11 +152,11 @@ impl Store {
             drop(tx);
             return self.get_ticket(parse_ref(&previous)?).await;
         }
-        let ticket_id = insert_ticket(&mut tx, &new).await?;
-        let id = ticket_id.0;
+        let ticket = insert_ticket(&mut tx, &new).await?;
+        let id = ticket.id.0;
         tx.remember(idem, &format!("ticket:{id}")).await?;
         tx.commit().await?;
-        self.get_ticket(ticket_id).await
+        Ok(ticket)
     }
 
     /// Creates many tickets in one transaction (imports, data migration,
@@ -181,7 +181,7 @@ impl Store {
         let mut tx = self.write(Some(actor), now).await?;
         let mut ids = Vec::with_capacity(batch.len());
         for new in batch {
-            ids.push(insert_ticket(&mut tx, new).await?);
+            ids.push(insert_ticket(&mut tx, new).await?.id);
         }
         tx.commit().await?;
         Ok(ids)
@@ -530,32 +530,41 @@ fn check_new_ticket(new: &NewTicket) -> Result<(), StoreError> {
 }
 
 /// Inserts one validated ticket with its tags, watchers and events.
-async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<TicketId, StoreError> {
+async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<Ticket, StoreError> {
     let now = tx.now;
-    let requester = sqlx::query("SELECT active FROM users WHERE id = $1")
-        .bind(new.requester_id.0)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or_else(|| {
-            StoreError::invalid(
-                "requester_id",
-                format!("user {} does not exist", new.requester_id),
-            )
-        })?;
-    if requester.try_get::<i64, _>("active")? == 0 {
-        return Err(StoreError::invalid(
-            "requester_id",
-            format!("user {} is deactivated", new.requester_id),
-        ));
+    // Every reference checked in one round trip: this is the hottest write path.
+    let refs = sqlx::query(
+        "SELECT (SELECT active FROM users WHERE id = $1) AS requester_active, \
+         (SELECT COUNT(*) FROM services WHERE id = $2) AS service_found, \
+         (SELECT owner_team_id FROM services WHERE id = $2) AS owner_team_id, \
+         (SELECT COUNT(*) FROM teams WHERE id = $3) AS team_found",
+    )
+    .bind(new.requester_id.0)
+    .bind(new.service_id.map(|s| s.0))
+    .bind(new.team_id.map(|t| t.0))
+    .fetch_one(tx.conn())
+    .await?;
+    match refs.try_get::<Option<i64>, _>("requester_active")? {
+        None => {
+            return Err(StoreError::invalid("requester_id", format!("user {} does not exist", new.requester_id)));
+        }
+        Some(0) => {
+            return Err(StoreError::invalid("requester_id", format!("user {} is deactivated", new.requester_id)));
+        }
+        Some(_) => {}
     }
-    let mut team = new.team_id;
-    if let Some(service) = new.service_id {
-        let owner = service_owner(tx, service).await?;
-        team = team.or(owner);
+    if let Some(service) = new.service_id
+        && refs.try_get::<i64, _>("service_found")? == 0
+    {
+        return Err(StoreError::invalid("service_id", format!("service {service} does not exist")));
     }
-    if let Some(t) = team {
-        check_team_exists(tx, t).await?;
+    if let Some(team) = new.team_id
+        && refs.try_get::<i64, _>("team_found")? == 0
+    {
+        return Err(StoreError::invalid("team_id", format!("team {team} does not exist")));
     }
+    // A service's owner team takes tickets nobody routed.
+    let team = new.team_id.or(refs.try_get::<Option<i64>, _>("owner_team_id")?.map(TeamId));
     let assignee = match new.assignee_id {
         Some(a) => {
             check_assignable(tx, a, team).await?;
@@ -625,9 +634,18 @@ async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<TicketId, St
             .execute(tx.conn())
             .await?;
     }
-    add_watcher(tx, ticket_id, new.requester_id).await?;
-    if let Some(a) = assignee {
-        add_watcher(tx, ticket_id, a).await?;
+    // A new ticket has no watchers yet, so plain inserts do.
+    sqlx::query("INSERT INTO watchers (ticket_id, user_id) VALUES ($1, $2)")
+        .bind(id)
+        .bind(new.requester_id.0)
+        .execute(tx.conn())
+        .await?;
+    if let Some(a) = assignee.filter(|a| *a != new.requester_id) {
+        sqlx::query("INSERT INTO watchers (ticket_id, user_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(a.0)
+            .execute(tx.conn())
+            .await?;
     }
     tx.event(
         "ticket",
@@ -663,7 +681,41 @@ async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<TicketId, St
         )
         .await?;
     }
-    Ok(ticket_id)
+    // What was just written, without reading it back.
+    Ok(Ticket {
+        id: ticket_id,
+        number,
+        kind: new.kind,
+        state,
+        title,
+        description,
+        requester_id: new.requester_id,
+        team_id: team,
+        assignee_id: assignee,
+        service_id: new.service_id,
+        category: new.category.clone(),
+        tags,
+        impact: new.impact,
+        urgency: new.urgency,
+        priority,
+        priority_override_reason: new.priority_override.as_ref().map(|o| o.reason.clone()),
+        on_hold_reason: None,
+        resolution_code: None,
+        resolution_note: None,
+        workaround: None,
+        change_outcome: None,
+        reopen_count: 0,
+        merged_into_id: None,
+        created_at: now,
+        updated_at: now,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        first_response_at: None,
+        resolved_at: None,
+        closed_at: None,
+        reopened_at: None,
+        version: 1,
+    })
 }
 
 /// Applies a planned step to a loaded ticket inside a write.

@@ -26,7 +26,12 @@ pub struct ServerProblem {
 
 impl fmt::Display for ServerProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.json.as_ref().and_then(|(_, v)| v.get("detail")).and_then(Value::as_str) {
+        match self
+            .json
+            .as_ref()
+            .and_then(|(_, v)| v.get("detail"))
+            .and_then(Value::as_str)
+        {
             Some(detail) => f.write_str(detail),
             None => write!(f, "the server answered {}", self.status),
         }
@@ -70,8 +75,14 @@ impl Api {
             ),
         };
         let server = server.trim();
-        let with_scheme = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
-        let mut base = Url::parse(&with_scheme).map_err(|e| anyhow!("--server '{server}' is not a URL ({e}); use e.g. http://127.0.0.1:8080"))?;
+        let with_scheme = if server.contains("://") {
+            server.to_string()
+        } else {
+            format!("http://{server}")
+        };
+        let mut base = Url::parse(&with_scheme).map_err(|e| {
+            anyhow!("--server '{server}' is not a URL ({e}); use e.g. http://127.0.0.1:8080")
+        })?;
         match base.scheme() {
             "http" => {}
             "https" => bail!(
@@ -93,7 +104,13 @@ impl Api {
             .timeout(Duration::from_secs(60))
             .build()
             .context("cannot set up the HTTP client")?;
-        Ok(Api { http, base, token, names: HashMap::new(), directory_closed: false })
+        Ok(Api {
+            http,
+            base,
+            token,
+            names: HashMap::new(),
+            directory_closed: false,
+        })
     }
 
     /// `segments` are path segments after the base, each percent-encoded here
@@ -104,7 +121,8 @@ impl Api {
             path.pop_if_empty().extend(segments);
         }
         if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         url
     }
@@ -114,7 +132,8 @@ impl Api {
     }
 
     pub async fn post(&self, segments: &[&str], body: &Value) -> anyhow::Result<Reply> {
-        self.send(Method::POST, segments, &[], Some(body), None).await
+        self.send(Method::POST, segments, &[], Some(body), None)
+            .await
     }
 
     pub async fn send(
@@ -126,7 +145,11 @@ impl Api {
         idempotency_key: Option<&str>,
     ) -> anyhow::Result<Reply> {
         let url = self.url(segments, query);
-        let mut request = self.http.request(method, url).bearer_auth(&self.token).header("accept", "application/json");
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(&self.token)
+            .header("accept", "application/json");
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -135,20 +158,40 @@ impl Api {
         }
         let response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let parsed = if text.trim().is_empty() { None } else { serde_json::from_str::<Value>(&text).ok() };
+        let parsed = if text.trim().is_empty() {
+            None
+        } else {
+            serde_json::from_str::<Value>(&text).ok()
+        };
         if !status.is_success() {
-            return Err(ServerProblem { status, json: parsed.map(|v| (text.clone(), v)), text }.into());
+            return Err(ServerProblem {
+                status,
+                json: parsed.map(|v| (text.clone(), v)),
+                text,
+            }
+            .into());
         }
         match parsed {
             Some(value) => Ok(Reply { raw: text, value }),
-            None if text.trim().is_empty() => Ok(Reply { raw: String::new(), value: Value::Null }),
+            None if text.trim().is_empty() => Ok(Reply {
+                raw: String::new(),
+                value: Value::Null,
+            }),
             None => bail!(
                 "the server at {} answered {status} with something that is not JSON; is --server pointing at opsdesk?",
-                self.base
+                self.server()
             ),
         }
+    }
+
+    /// The server's address as typed, for messages ("http://127.0.0.1:8080").
+    fn server(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> anyhow::Error {
@@ -156,19 +199,29 @@ impl Api {
         if e.is_connect() {
             anyhow!(
                 "cannot connect to the opsdesk server at {} ({cause}). Is it running? Start one with `opsdesk serve`, or point --server / OPSDESK_SERVER at it",
-                self.base
+                self.server()
             )
         } else if e.is_timeout() {
-            anyhow!("the opsdesk server at {} did not answer in time ({cause})", self.base)
+            anyhow!(
+                "the opsdesk server at {} did not answer in time ({cause})",
+                self.server()
+            )
         } else {
-            anyhow!("request to the opsdesk server at {} failed: {cause}", self.base)
+            anyhow!(
+                "request to the opsdesk server at {} failed: {cause}",
+                self.server()
+            )
         }
     }
 
     /// The signed-in user's id (for `me`).
     pub async fn me(&mut self) -> anyhow::Result<i64> {
         let reply = self.get(&["api", "v1", "me"], &[]).await?;
-        let id = reply.value.get("id").and_then(Value::as_i64).context("GET /api/v1/me returned no id")?;
+        let id = reply
+            .value
+            .get("id")
+            .and_then(Value::as_i64)
+            .context("GET /api/v1/me returned no id")?;
         if let Some(username) = reply.value.get("username").and_then(Value::as_str) {
             self.names.insert(id, username.to_string());
         }
@@ -182,7 +235,10 @@ impl Api {
         }
         let mut name = format!("#{id}");
         if !self.directory_closed {
-            match self.get(&["api", "v1", "users", &id.to_string()], &[]).await {
+            match self
+                .get(&["api", "v1", "users", &id.to_string()], &[])
+                .await
+            {
                 Ok(reply) => {
                     if let Some(u) = reply.value.get("username").and_then(Value::as_str) {
                         name = u.to_string();
@@ -190,7 +246,9 @@ impl Api {
                 }
                 Err(e) => {
                     // Forbidden or unreachable: stop asking, ids will do.
-                    if e.downcast_ref::<ServerProblem>().is_none_or(|p| p.status != StatusCode::NOT_FOUND) {
+                    if e.downcast_ref::<ServerProblem>()
+                        .is_none_or(|p| p.status != StatusCode::NOT_FOUND)
+                    {
                         self.directory_closed = true;
                     }
                 }
@@ -202,7 +260,10 @@ impl Api {
 
     /// `name (#id)` for a team or service, or `#id` when it cannot be looked up.
     pub async fn entity_name(&self, collection: &str, id: i64) -> String {
-        match self.get(&["api", "v1", collection, &id.to_string()], &[]).await {
+        match self
+            .get(&["api", "v1", collection, &id.to_string()], &[])
+            .await
+        {
             Ok(reply) => match reply.value.get("name").and_then(Value::as_str) {
                 Some(name) => format!("{name} (#{id})"),
                 None => format!("#{id}"),
@@ -228,21 +289,34 @@ mod tests {
     #[test]
     fn server_urls_are_normalised() {
         let api = Api::new("127.0.0.1:9000/", Some("t")).expect("api");
-        assert_eq!(api.url(&["api", "v1", "tickets", "INC 1/2"], &[]).as_str(), "http://127.0.0.1:9000/api/v1/tickets/INC%201%2F2");
+        assert_eq!(
+            api.url(&["api", "v1", "tickets", "INC 1/2"], &[]).as_str(),
+            "http://127.0.0.1:9000/api/v1/tickets/INC%201%2F2"
+        );
         let api = Api::new("http://h:1/prefix/", Some("t")).expect("api");
         assert_eq!(
-            api.url(&["api", "v1", "tickets"], &[("q", "a&b c".into())]).as_str(),
+            api.url(&["api", "v1", "tickets"], &[("q", "a&b c".into())])
+                .as_str(),
             "http://h:1/prefix/api/v1/tickets?q=a%26b+c"
         );
     }
 
     #[test]
     fn missing_token_and_https_are_explained() {
-        let e = Api::new("http://h:1", None).err().expect("error").to_string();
+        let e = Api::new("http://h:1", None)
+            .err()
+            .expect("error")
+            .to_string();
         assert!(e.contains("OPSDESK_TOKEN") && e.contains("--token"), "{e}");
-        let e = Api::new("http://h:1", Some("  ")).err().expect("error").to_string();
+        let e = Api::new("http://h:1", Some("  "))
+            .err()
+            .expect("error")
+            .to_string();
         assert!(e.contains("OPSDESK_TOKEN"), "{e}");
-        let e = Api::new("https://h:1", Some("t")).err().expect("error").to_string();
+        let e = Api::new("https://h:1", Some("t"))
+            .err()
+            .expect("error")
+            .to_string();
         assert!(e.contains("plain HTTP"), "{e}");
     }
 }
