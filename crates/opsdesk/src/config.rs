@@ -27,12 +27,17 @@ pub struct FileConfig {
     pub worker_interval_seconds: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub log_format: Option<String>,
+    /// SQLite durability: "full" (default) or "normal".
+    pub sqlite_synchronous: Option<String>,
 }
 
 impl FileConfig {
     pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
-        let Some(path) = path else { return Ok(FileConfig::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 }
@@ -57,7 +62,10 @@ mod tests {
 
     #[test]
     fn passwords_in_urls_are_masked() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:****@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:****@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://opsdesk.db"), "sqlite://opsdesk.db");
     }

@@ -13,12 +13,16 @@ use opsdesk_domain::transition::ReopenPolicy;
 use opsdesk_server::passwords::{check_password_strength, ensure_admin, hash_password};
 use opsdesk_server::{AppState, ServerConfig};
 use opsdesk_store::events::ChainReport;
-use opsdesk_store::{NewUser, Store};
+use opsdesk_store::{NewUser, SqliteSync, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "opsdesk", version, about = "IT service management and IT operations in one binary")]
+#[command(
+    name = "opsdesk",
+    version,
+    about = "IT service management and IT operations in one binary"
+)]
 struct Cli {
     /// A TOML configuration file (flags and OPSDESK_* variables override it).
     #[arg(long, global = true, env = "OPSDESK_CONFIG")]
@@ -128,8 +132,17 @@ fn database_url(db: &DatabaseArgs, file: &FileConfig) -> String {
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
 }
 
-async fn open_store(url: &str) -> anyhow::Result<Store> {
-    Store::open(url).await.with_context(|| format!("cannot open database {}", redact_url(url)))
+async fn open_store(url: &str, file: &FileConfig) -> anyhow::Result<Store> {
+    let level = std::env::var("OPSDESK_SQLITE_SYNCHRONOUS")
+        .ok()
+        .or_else(|| file.sqlite_synchronous.clone());
+    let synchronous = match level {
+        Some(l) => SqliteSync::parse(&l).map_err(anyhow::Error::msg)?,
+        None => SqliteSync::default(),
+    };
+    Store::open_with(url, synchronous)
+        .await
+        .with_context(|| format!("cannot open database {}", redact_url(url)))
 }
 
 fn main() -> std::process::ExitCode {
@@ -153,20 +166,29 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve { listen, db, demo, log_json } => {
+        Command::Serve {
+            listen,
+            db,
+            demo,
+            log_json,
+        } => {
             init_logging(log_json || file.log_format.as_deref() == Some("json"));
             serve(listen, database_url(&db, &file), demo, &file).await?;
         }
         Command::Migrate { db } => {
             let url = database_url(&db, &file);
-            open_store(&url).await?;
+            open_store(&url, &file).await?;
             println!("migrations applied to {}", redact_url(&url));
         }
         Command::Admin { command } => admin(command, &file).await?,
-        Command::Audit { command: AuditCommand::Verify { db } } => {
-            let store = open_store(&database_url(&db, &file)).await?;
+        Command::Audit {
+            command: AuditCommand::Verify { db },
+        } => {
+            let store = open_store(&database_url(&db, &file), &file).await?;
             match store.verify_chain().await? {
-                ChainReport::Intact { events } => println!("audit log intact: {events} events verified"),
+                ChainReport::Intact { events } => {
+                    println!("audit log intact: {events} events verified")
+                }
                 ChainReport::Broken(b) => {
                     println!("audit log BROKEN at event {}: {b}", b.seq());
                     return Ok(std::process::ExitCode::from(1));
@@ -174,7 +196,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Command::Backup { path, db } => {
-            let store = open_store(&database_url(&db, &file)).await?;
+            let store = open_store(&database_url(&db, &file), &file).await?;
             store.backup(&path).await?;
             println!("backup written to {path}");
         }
@@ -194,12 +216,21 @@ fn init_logging(json: bool) {
     }
 }
 
-async fn serve(listen: Option<String>, url: String, demo: bool, file: &FileConfig) -> anyhow::Result<()> {
+async fn serve(
+    listen: Option<String>,
+    url: String,
+    demo: bool,
+    file: &FileConfig,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let listen = listen.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let store = open_store(&url).await?;
+    let listen = listen
+        .or_else(|| file.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let store = open_store(&url, file).await?;
     let now = Timestamp::now();
-    let admin_password = std::env::var("OPSDESK_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let admin_password = std::env::var("OPSDESK_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     if let Some(generated) = ensure_admin(&store, admin_password, now).await? {
         println!("Created the admin user. Sign in as 'admin' with password: {generated}");
         println!("(shown once; set OPSDESK_ADMIN_PASSWORD to choose it yourself)");
@@ -209,7 +240,13 @@ async fn serve(listen: Option<String>, url: String, demo: bool, file: &FileConfi
             .user_credentials_by_username("admin")
             .await?
             .context("the admin user is missing")?;
-        if store.list_tickets(&Default::default()).await?.items.is_empty() && store.count_users().await? == 1 {
+        if store
+            .list_tickets(&Default::default())
+            .await?
+            .items
+            .is_empty()
+            && store.count_users().await? == 1
+        {
             let hash = hash_password("demo-password")?;
             let summary = demo::load_demo(&store, admin.user.id, &hash, now).await?;
             println!(
@@ -223,7 +260,9 @@ async fn serve(listen: Option<String>, url: String, demo: bool, file: &FileConfi
     let config = ServerConfig {
         reopen: file
             .reopen_window_hours
-            .map(|h| ReopenPolicy { window: SignedDuration::from_hours(h) })
+            .map(|h| ReopenPolicy {
+                window: SignedDuration::from_hours(h),
+            })
             .unwrap_or_default(),
         session_ttl: SignedDuration::from_hours(file.session_ttl_hours.unwrap_or(12)),
         max_failed_logins: file.max_failed_logins.unwrap_or(5),
@@ -241,7 +280,10 @@ async fn serve(listen: Option<String>, url: String, demo: bool, file: &FileConfi
         store.backend().as_str(),
         started.elapsed().as_millis()
     );
-    let state = AppState { store, config: Arc::new(config) };
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+    };
     opsdesk_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
@@ -252,7 +294,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -267,37 +310,64 @@ async fn shutdown_signal() {
 async fn admin(command: AdminCommand, file: &FileConfig) -> anyhow::Result<()> {
     let now = Timestamp::now();
     match command {
-        AdminCommand::CreateUser { username, display_name, role, email, organization, no_password, db } => {
-            let store = open_store(&database_url(&db, file)).await?;
+        AdminCommand::CreateUser {
+            username,
+            display_name,
+            role,
+            email,
+            organization,
+            no_password,
+            db,
+        } => {
+            let store = open_store(&database_url(&db, file), file).await?;
             let (password, generated) = if no_password {
                 (None, false)
             } else {
-                match std::env::var("OPSDESK_NEW_USER_PASSWORD").ok().filter(|p| !p.is_empty()) {
+                match std::env::var("OPSDESK_NEW_USER_PASSWORD")
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                {
                     Some(p) => (Some(p), false),
                     None => (Some(opsdesk_server::passwords::generate_password()), true),
                 }
             };
             let password_hash = match &password {
                 Some(p) => {
-                    check_password_strength(p).map_err(|e| anyhow::anyhow!("OPSDESK_NEW_USER_PASSWORD {}", e.message))?;
+                    check_password_strength(p)
+                        .map_err(|e| anyhow::anyhow!("OPSDESK_NEW_USER_PASSWORD {}", e.message))?;
                     Some(hash_password(p)?)
                 }
                 None => None,
             };
             let user = store
                 .create_user(
-                    NewUser { display_name: display_name.unwrap_or_else(|| username.clone()), username, email, role, organization, password_hash },
+                    NewUser {
+                        display_name: display_name.unwrap_or_else(|| username.clone()),
+                        username,
+                        email,
+                        role,
+                        organization,
+                        password_hash,
+                    },
                     None,
                     now,
                 )
                 .await?;
-            println!("created user '{}' (id {}, role {})", user.username, user.id, user.role);
+            println!(
+                "created user '{}' (id {}, role {})",
+                user.username, user.id, user.role
+            );
             if generated && let Some(p) = password {
                 println!("password: {p}");
             }
         }
-        AdminCommand::CreateToken { username, name, expires_in_days, db } => {
-            let store = open_store(&database_url(&db, file)).await?;
+        AdminCommand::CreateToken {
+            username,
+            name,
+            expires_in_days,
+            db,
+        } => {
+            let store = open_store(&database_url(&db, file), file).await?;
             let Some(creds) = store.user_credentials_by_username(&username).await? else {
                 bail!("no user named '{username}'");
             };
@@ -306,7 +376,9 @@ async fn admin(command: AdminCommand, file: &FileConfig) -> anyhow::Result<()> {
                 Some(d) => Some(now.saturating_add(SignedDuration::from_hours(24 * d))?),
                 None => None,
             };
-            let (_, secret) = store.create_token(creds.user.id, &name, expires_at, None, now).await?;
+            let (_, secret) = store
+                .create_token(creds.user.id, &name, expires_at, None, now)
+                .await?;
             println!("{secret}");
         }
     }

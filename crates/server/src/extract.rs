@@ -72,26 +72,53 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         Ok(v) => {
             de.end()
                 .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+            if let Some(field) = nul_field(bytes) {
+                return Err(ApiError::field(
+                    field,
+                    "must not contain NUL (\\u0000) characters",
+                ));
+            }
             Ok(v)
         }
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
+            // serde_json reports a value of the wrong JSON type for an enum
+            // (`"impact": 1`) as a syntax error; the body is valid JSON.
+            let well_formed = || serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
+            if inner.is_syntax() && path != "." && !path.is_empty() && well_formed() {
+                return Err(ApiError::field(
+                    path,
+                    "has the wrong type; see the API description for what it takes",
+                ));
+            }
             if inner.is_syntax() || inner.is_eof() {
                 return Err(ApiError::bad_request(format!(
                     "the body is not valid JSON: {inner}"
                 )));
             }
             let message = clean_serde_message(&inner.to_string());
+            let names_a_field =
+                message.starts_with("unknown field") || message.starts_with("missing field");
             let field = if path == "." || path.is_empty() {
                 // serde reports unknown/missing fields at the parent level;
-                // pull the name out of the message.
-                field_from_message(&message).unwrap_or_else(|| "body".to_string())
+                // pull the name out of the message. Internally tagged enums
+                // (transitions) lose the path of every error: find the member
+                // whose value the message quotes, never name the value itself.
+                names_a_field
+                    .then(|| field_from_message(&message))
+                    .flatten()
+                    .or_else(|| member_quoted_by(bytes, &message))
+                    .unwrap_or_else(|| "body".to_string())
             } else {
                 match field_from_message(&message) {
+                    // A missing field's path is its parent; an unknown
+                    // field's path already ends at its key.
                     Some(f)
-                        if message.starts_with("unknown field")
-                            || message.starts_with("missing field") =>
+                        if message.starts_with("missing field")
+                            || (message.starts_with("unknown field")
+                                && path != f
+                                && !path.ends_with(&format!(".{f}"))) =>
                     {
                         format!("{path}.{f}")
                     }
@@ -100,6 +127,72 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             };
             Err(ApiError::field(field, message))
         }
+    }
+}
+
+/// The path of the first string holding U+0000, which PostgreSQL text cannot
+/// store: refused for every backend alike, before anything is written.
+fn nul_field(bytes: &[u8]) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &str) -> Option<String> {
+        let join = |k: &str| {
+            if path.is_empty() {
+                k.to_string()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() {
+                "body".to_string()
+            } else {
+                path.to_string()
+            }),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(members) => members.iter().find_map(|(k, x)| {
+                if k.contains('\0') {
+                    Some(join(&k.replace('\0', "\\u0000")))
+                } else {
+                    walk(x, &join(k))
+                }
+            }),
+            _ => None,
+        }
+    }
+    // Cheap test first: in JSON a NUL can only arrive escaped.
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    walk(&serde_json::from_slice(bytes).ok()?, "")
+}
+
+/// The one top-level member of a JSON object whose value serde's message
+/// quotes ("unknown variant `lunch`", "invalid type: integer `5`, ...").
+fn member_quoted_by(bytes: &[u8], message: &str) -> Option<String> {
+    let serde_json::Value::Object(members) = serde_json::from_slice(bytes).ok()? else {
+        return None;
+    };
+    // Only what was found, not what was expected.
+    let found = message.split(", expected").next().unwrap_or(message);
+    let quoted = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => {
+            found.contains(&format!("`{s}`")) || found.contains(&format!("string {s:?}"))
+        }
+        serde_json::Value::Number(n) if n.is_f64() => {
+            found.contains(&format!("floating point `{n}`"))
+        }
+        serde_json::Value::Number(n) => found.contains(&format!("integer `{n}`")),
+        serde_json::Value::Bool(b) => found.contains(&format!("boolean `{b}`")),
+        serde_json::Value::Null => found.contains("unit value") || found.contains("null"),
+        serde_json::Value::Array(_) => found.contains("sequence"),
+        serde_json::Value::Object(_) => found.contains("map"),
+    };
+    let mut hits = members.iter().filter(|(_, v)| quoted(v)).map(|(k, _)| k);
+    match (hits.next(), hits.next()) {
+        (Some(k), None) => Some(k.clone()),
+        _ => None,
     }
 }
 
@@ -267,6 +360,18 @@ mod tests {
         n: u32,
     }
 
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+    #[allow(dead_code)]
+    enum Step {
+        Hold { reason: Reason },
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "snake_case")]
+    enum Reason {
+        Later,
+    }
+
     fn field_of(json: &str) -> (u16, Vec<String>) {
         let e = decode::<Body>(json.as_bytes()).unwrap_err();
         (
@@ -295,6 +400,48 @@ mod tests {
             vec!["nested.m".to_string()]
         );
         assert_eq!(field_of(r#"{"title":"#).0, 400);
+        assert_eq!(
+            field_of(r#"{"title":"a\u0000b"}"#),
+            (422, vec!["title".to_string()])
+        );
+        let e = decode::<serde_json::Value>(br#"{"a":{"tags":["x","\u0000"]}}"#).unwrap_err();
+        assert_eq!(e.problem.errors[0].field, "a.tags[1]");
+        assert!(
+            decode::<serde_json::Value>(br#"{"title":"a\\u0000b"}"#).is_ok(),
+            "an escaped backslash is no NUL"
+        );
+        assert_eq!(field_of("{\"title\":\"\\ud800\"}").0, 400);
+        assert_eq!(
+            decode::<Step>(br#"{"action":"hold","reason":5}"#)
+                .unwrap_err()
+                .status
+                .as_u16(),
+            422
+        );
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct WithEnum {
+            reason: Reason,
+        }
+        let e = decode::<WithEnum>(br#"{"reason": 1}"#).unwrap_err();
+        assert_eq!(
+            (e.status.as_u16(), e.problem.errors[0].field.as_str()),
+            (422, "reason")
+        );
+        // Internally tagged enums lose serde's path; the member is still named.
+        let step = |json: &str| {
+            let e = decode::<Step>(json.as_bytes()).unwrap_err();
+            e.problem
+                .errors
+                .iter()
+                .map(|f| f.field.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(step(r#"{"action":"hold","reason":"lunch"}"#), ["reason"]);
+        assert_eq!(step(r#"{"action":"explode"}"#), ["action"]);
+        assert_eq!(step(r#"{"action":"hold","reason":5}"#), ["reason"]);
+        assert_eq!(step(r#"{"action":"hold"}"#), ["reason"]);
+        assert_eq!(step(r#"{"action":"hold","reason":"later","x":1}"#), ["x"]);
         assert_eq!(field_of(r#"{"title":"x"} trailing"#).0, 400);
     }
 

@@ -63,6 +63,9 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     routes::api()
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(
+            routes::system::problem_for_plain_errors,
+        ))
         .layer(axum::middleware::from_fn(routes::system::track_metrics))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(error::ApiError::internal(

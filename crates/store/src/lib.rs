@@ -60,14 +60,46 @@ impl Backend {
     }
 }
 
+/// How hard SQLite works to make a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    /// fsync the write-ahead log at every commit: an acknowledged write
+    /// survives a process crash and a power loss.
+    #[default]
+    Full,
+    /// fsync only at checkpoints: an acknowledged write survives a process
+    /// crash (kill -9), but a power loss may take the last commits.
+    Normal,
+}
+
+impl SqliteSync {
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "PRAGMA synchronous = FULL",
+            SqliteSync::Normal => "PRAGMA synchronous = NORMAL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<SqliteSync, String> {
+        match s {
+            "full" => Ok(SqliteSync::Full),
+            "normal" => Ok(SqliteSync::Normal),
+            other => Err(format!(
+                "'{other}' is not a SQLite sync level; use full or normal"
+            )),
+        }
+    }
+}
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer at a time. Queuing writers here instead of in
-    /// SQLite's sleeping busy handler keeps write latency flat under load.
-    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Writes queue here (one at a time, as both backends order them by the
+    /// chain head anyway) and are group-committed: see [`tx::Batch`]. On
+    /// SQLite this also keeps writers out of its sleeping busy handler.
+    writer: Arc<tx::Writer>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -76,6 +108,11 @@ static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/po
 impl Store {
     /// Connects without migrating. `sqlite://PATH` creates the file if needed.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, SqliteSync::default()).await
+    }
+
+    /// Connects with an explicit SQLite durability level.
+    pub async fn connect_with(url: &str, synchronous: SqliteSync) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -94,14 +131,16 @@ impl Store {
                 let connections = if url.contains(":memory:") { 1 } else { 8 };
                 AnyPoolOptions::new()
                     .max_connections(connections)
+                    // A local file does not go stale like a network
+                    // connection; pinging it on every acquire would add a
+                    // round trip to every request.
+                    .test_before_acquire(false)
                     .min_connections(1)
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
                         Box::pin(async move {
-                            // WAL: readers never block the writer. synchronous=FULL
-                            // makes every acknowledged commit survive power loss,
-                            // not only a process crash.
+                            // WAL: readers never block the writer.
                             conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute(synchronous.pragma()).await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             Ok(())
@@ -121,15 +160,18 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            sqlite_writer: (backend == Backend::Sqlite)
-                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            writer: tx::Writer::start(),
         })
     }
 
     /// Connects and applies pending migrations (safe to run from several nodes
     /// at once: sqlx takes an advisory lock on PostgreSQL).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let store = Store::connect(url).await?;
+        Store::open_with(url, SqliteSync::default()).await
+    }
+
+    pub async fn open_with(url: &str, synchronous: SqliteSync) -> Result<Store, StoreError> {
+        let store = Store::connect_with(url, synchronous).await?;
         store.migrate().await?;
         Ok(store)
     }

@@ -147,12 +147,13 @@ impl Store {
         idem: Option<&IdempotencyKey>,
     ) -> Result<Ticket, StoreError> {
         check_new_ticket(&new)?;
+        let team = resolve_refs(&self.pool, &new).await?;
         let mut tx = self.write(Some(actor), now).await?;
         if let Some(previous) = tx.replayed(idem).await? {
             drop(tx);
             return self.get_ticket(parse_ref(&previous)?).await;
         }
-        let ticket = insert_ticket(&mut tx, &new).await?;
+        let ticket = insert_ticket(&mut tx, &new, team).await?;
         let id = ticket.id.0;
         tx.remember(idem, &format!("ticket:{id}")).await?;
         tx.commit().await?;
@@ -178,10 +179,19 @@ impl Store {
                 other => other,
             })?;
         }
+        let mut teams = Vec::with_capacity(batch.len());
+        for (i, new) in batch.iter().enumerate() {
+            teams.push(resolve_refs(&self.pool, new).await.map_err(|e| match e {
+                StoreError::Invalid(f) => {
+                    StoreError::invalid(format!("[{i}].{}", f.field), f.message)
+                }
+                other => other,
+            })?);
+        }
         let mut tx = self.write(Some(actor), now).await?;
         let mut ids = Vec::with_capacity(batch.len());
         for new in batch {
-            ids.push(insert_ticket(&mut tx, new).await?.id);
+            ids.push(insert_ticket(&mut tx, new, teams[ids.len()]).await?.id);
         }
         tx.commit().await?;
         Ok(ids)
@@ -530,9 +540,10 @@ fn check_new_ticket(new: &NewTicket) -> Result<(), StoreError> {
 }
 
 /// Inserts one validated ticket with its tags, watchers and events.
-async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<Ticket, StoreError> {
-    let now = tx.now;
-    // Every reference checked in one round trip: this is the hottest write path.
+/// Checks what a new ticket refers to and finds its team, in one round trip
+/// and before taking the write lock (the hottest write path). References
+/// are never deleted, only deactivated, so checking first is safe.
+async fn resolve_refs(pool: &sqlx::AnyPool, new: &NewTicket) -> Result<Option<TeamId>, StoreError> {
     let refs = sqlx::query(
         "SELECT (SELECT active FROM users WHERE id = $1) AS requester_active, \
          (SELECT COUNT(*) FROM services WHERE id = $2) AS service_found, \
@@ -542,29 +553,52 @@ async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<Ticket, Stor
     .bind(new.requester_id.0)
     .bind(new.service_id.map(|s| s.0))
     .bind(new.team_id.map(|t| t.0))
-    .fetch_one(tx.conn())
+    .fetch_one(pool)
     .await?;
     match refs.try_get::<Option<i64>, _>("requester_active")? {
         None => {
-            return Err(StoreError::invalid("requester_id", format!("user {} does not exist", new.requester_id)));
+            return Err(StoreError::invalid(
+                "requester_id",
+                format!("user {} does not exist", new.requester_id),
+            ));
         }
         Some(0) => {
-            return Err(StoreError::invalid("requester_id", format!("user {} is deactivated", new.requester_id)));
+            return Err(StoreError::invalid(
+                "requester_id",
+                format!("user {} is deactivated", new.requester_id),
+            ));
         }
         Some(_) => {}
     }
     if let Some(service) = new.service_id
         && refs.try_get::<i64, _>("service_found")? == 0
     {
-        return Err(StoreError::invalid("service_id", format!("service {service} does not exist")));
+        return Err(StoreError::invalid(
+            "service_id",
+            format!("service {service} does not exist"),
+        ));
     }
     if let Some(team) = new.team_id
         && refs.try_get::<i64, _>("team_found")? == 0
     {
-        return Err(StoreError::invalid("team_id", format!("team {team} does not exist")));
+        return Err(StoreError::invalid(
+            "team_id",
+            format!("team {team} does not exist"),
+        ));
     }
     // A service's owner team takes tickets nobody routed.
-    let team = new.team_id.or(refs.try_get::<Option<i64>, _>("owner_team_id")?.map(TeamId));
+    let team = new
+        .team_id
+        .or(refs.try_get::<Option<i64>, _>("owner_team_id")?.map(TeamId));
+    Ok(team)
+}
+
+async fn insert_ticket(
+    tx: &mut WriteTx,
+    new: &NewTicket,
+    team: Option<TeamId>,
+) -> Result<Ticket, StoreError> {
+    let now = tx.now;
     let assignee = match new.assignee_id {
         Some(a) => {
             check_assignable(tx, a, team).await?;
@@ -584,14 +618,7 @@ async fn insert_ticket(tx: &mut WriteTx, new: &NewTicket) -> Result<Ticket, Stor
         .priority_override
         .as_ref()
         .map_or(computed, |o| o.priority);
-    let seq: i64 = sqlx::query(
-        "INSERT INTO ticket_counters (kind, last_seq) VALUES ($1, 1) \
-         ON CONFLICT (kind) DO UPDATE SET last_seq = ticket_counters.last_seq + 1 RETURNING last_seq",
-    )
-    .bind(new.kind.as_str())
-    .fetch_one(tx.conn())
-    .await?
-    .try_get("last_seq")?;
+    let seq = tx.next_ticket_seq(new.kind.as_str()).await?;
     let number = TicketNumber {
         kind: new.kind,
         seq,

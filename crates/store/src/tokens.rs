@@ -182,11 +182,13 @@ impl Store {
         // authentication a read on the hot path.
         let last_used: Option<i64> = row.try_get("token_last_used_at")?;
         if last_used.is_none_or(|l| now.as_microsecond() - l > 60_000_000) {
+            let mut tx = self.write(None, now).await?;
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now.as_microsecond())
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(tx.conn())
                 .await?;
+            tx.commit().await?;
         }
         Ok(Some((creds.user, id)))
     }
@@ -254,10 +256,11 @@ impl Store {
     }
 
     pub async fn delete_session(&self, secret: &str) -> Result<(), StoreError> {
+        let mut tx = self.write(None, Timestamp::now()).await?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(digest(secret))
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await?;
-        Ok(())
+        tx.commit().await
     }
 }

@@ -256,11 +256,12 @@ impl Store {
     }
 
     pub async fn record_successful_login(&self, id: UserId) -> Result<(), StoreError> {
+        let mut tx = self.write(None, Timestamp::now()).await?;
         sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0")
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await?;
-        Ok(())
+        tx.commit().await
     }
 }
 

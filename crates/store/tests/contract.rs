@@ -3334,6 +3334,53 @@ async fn deleting_the_newest_event_is_truncation(db: &TestDb) {
 // Concurrency, connection, SQL portability
 // ---------------------------------------------------------------------------
 
+async fn a_write_failing_inside_a_batch_leaves_the_others_alone(db: &TestDb) {
+    // Writes are group-committed: concurrent ones share one transaction,
+    // each in its own savepoint. Duplicate usernames fail *inside* their
+    // savepoint (a unique violation, which on PostgreSQL aborts the whole
+    // transaction until rolled back to the savepoint); the rest must commit.
+    let store = &db.store;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        // Every even writer reuses the name of the writer before it.
+        let name = format!("batch.user{}", i - i % 2);
+        tasks.push(tokio::spawn(async move {
+            let new = NewUser {
+                username: name,
+                display_name: format!("Batch user {i}"),
+                email: None,
+                role: Role::Agent,
+                organization: None,
+                password_hash: None,
+            };
+            store.create_user(new, None, t(i)).await
+        }));
+    }
+    let (mut created, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.expect("task ran") {
+            Ok(_) => created += 1,
+            Err(StoreError::Conflict(msg)) => {
+                assert!(msg.contains("already exists"), "{msg}");
+                refused += 1;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created, refused), (20, 20));
+    assert_eq!(count(store, "users").await, 20);
+    let expected = count(store, "events").await as u64;
+    assert_eq!(
+        expected, 20,
+        "one user.created event per user, none for refused writes"
+    );
+    assert_eq!(
+        store.verify_chain().await.unwrap(),
+        ChainReport::Intact { events: expected }
+    );
+}
+
 async fn concurrent_creates_get_unique_contiguous_numbers(db: &TestDb) {
     let store = &db.store;
     let p = people(store).await;
@@ -3454,6 +3501,7 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(
+    a_write_failing_inside_a_batch_leaves_the_others_alone,
     users_are_created_once_per_username,
     invalid_usernames_are_refused_naming_the_field,
     role_changes_and_deactivation_cut_off_access,

@@ -83,3 +83,41 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see /api/v1/openapi.json")
 }
+
+/// Errors axum produces by itself (a path segment that is not a number, a
+/// method the route does not have) are plain text or empty; every error
+/// the API returns is problem+json, so they are rewritten here.
+pub async fn problem_for_plain_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let allow = parts.headers.get(header::ALLOW).cloned();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let detail = match (&allow, text.is_empty()) {
+        (Some(allow), _) if status == StatusCode::METHOD_NOT_ALLOWED => {
+            format!(
+                "this route does not take that method; it takes {}",
+                allow.to_str().unwrap_or("other methods")
+            )
+        }
+        (_, false) => text,
+        (_, true) => reason.to_string(),
+    };
+    let slug = reason.to_ascii_lowercase().replace(' ', "-");
+    let mut out = ApiError::new(status, &slug, reason, detail).into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}

@@ -652,6 +652,17 @@ pub fn parse_query(auth: &Auth, params: &HashMap<String, String>) -> ApiResult<T
             format!("is not a filter; use one of: {}", LIST_PARAMS.join(", ")),
         ));
     }
+    // PostgreSQL text cannot hold U+0000; refuse it the same on every backend.
+    if let Some(key) = params
+        .iter()
+        .find(|(_, v)| v.contains('\0'))
+        .map(|(k, _)| k)
+    {
+        return Err(ApiError::field(
+            key.clone(),
+            "must not contain NUL (%00) characters",
+        ));
+    }
     let mut q = TicketQuery::default();
     for (key, value) in params {
         let v = value.as_str();

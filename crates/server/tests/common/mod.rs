@@ -144,6 +144,8 @@ impl Resp {
 pub enum Cred<'a> {
     None,
     Bearer(&'a str),
+    /// A raw `Authorization` header value.
+    Authorization(&'a str),
     /// A session cookie, with the CSRF token if one is to be sent.
     Session {
         cookie: &'a str,
@@ -404,6 +406,7 @@ fn with_cred(req: reqwest::RequestBuilder, cred: Cred<'_>) -> reqwest::RequestBu
     match cred {
         Cred::None => req,
         Cred::Bearer(token) => req.bearer_auth(token),
+        Cred::Authorization(value) => req.header("Authorization", value),
         Cred::Session { cookie, csrf } => {
             let req = req.header("Cookie", cookie);
             match csrf {
