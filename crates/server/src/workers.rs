@@ -6,10 +6,21 @@ use crate::AppState;
 use jiff::Timestamp;
 use tokio::sync::watch;
 
+/// How often the planner statistics are refreshed.
+const OPTIMIZE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    // Statistics first (in the background of the first pass), then hourly.
+    let mut last_optimize: Option<std::time::Instant> = None;
     loop {
         if let Err(e) = tick(&state).await {
             tracing::warn!(error = %e, "timer worker pass failed; retrying next interval");
+        }
+        if last_optimize.is_none_or(|t| t.elapsed() >= OPTIMIZE_EVERY) {
+            last_optimize = Some(std::time::Instant::now());
+            if let Err(e) = state.store.optimize().await {
+                tracing::warn!(error = %e, "refreshing planner statistics failed");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(state.config.worker_interval) => {}

@@ -185,6 +185,23 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics so queue pages keep using
+    /// the right indexes as the data grows. Cheap on SQLite (bounded
+    /// sampling); a full ANALYZE on PostgreSQL, for after bulk imports.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                conn.execute("PRAGMA analysis_limit = 2000").await?;
+                conn.execute("PRAGMA optimize = 0x10002").await?;
+            }
+            Backend::Postgres => {
+                conn.execute("ANALYZE").await?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

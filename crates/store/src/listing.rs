@@ -281,26 +281,37 @@ impl Store {
                 sql.compare(column, op, v.as_microsecond());
             }
         }
+        // Text search newest first on SQLite is driven from the FTS index in
+        // rowid (= ticket id = creation) order, probing tickets by key, so a
+        // page stops after `limit` hits however common the words are.
+        let fts_newest_first = self.backend == Backend::Sqlite
+            && q.text.is_some()
+            && q.sort == SortField::CreatedAt
+            && q.descending;
+        let mut fts_match = None;
         if let Some(text) = &q.text {
+            let words = fts5_query(text)
+                .ok_or_else(|| StoreError::invalid("q", "must contain at least one word"))?;
             match self.backend {
+                Backend::Sqlite if fts_newest_first => {
+                    let p = sql.param(Param::Text(words));
+                    fts_match = Some(p);
+                }
                 Backend::Sqlite => {
-                    let m = fts5_query(text).ok_or_else(|| {
-                        StoreError::invalid("q", "must contain at least one word")
-                    })?;
-                    let p = sql.param(Param::Text(m));
+                    let p = sql.param(Param::Text(words));
                     sql.conditions.push(format!(
                         "id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {p})"
                     ));
                 }
                 Backend::Postgres => {
-                    if fts5_query(text).is_none() {
-                        return Err(StoreError::invalid("q", "must contain at least one word"));
-                    }
                     let p = sql.param(Param::Text(text.clone()));
                     sql.conditions
                         .push(format!("search @@ plainto_tsquery('english', {p})"));
                 }
             }
+        }
+        if let Some(p) = fts_match {
+            return self.search_newest_first(q, sql, &p).await;
         }
         let column = q.sort.column();
         let sort_name = format!("{}{column}", if q.descending { "-" } else { "" });
@@ -335,6 +346,51 @@ impl Store {
                 Cursor {
                     sort: sort_name.clone(),
                     value,
+                    id: t.id.0,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The SQLite full-text page, newest first (see `list_tickets`).
+    async fn search_newest_first(
+        &self,
+        q: &TicketQuery,
+        mut sql: Sql,
+        match_param: &str,
+    ) -> Result<Page<Ticket>, StoreError> {
+        const SORT: &str = "search-newest";
+        if let Some(c) = &q.cursor {
+            let c = Cursor::decode(c, SORT)?;
+            let p = sql.param(Param::Int(c.id));
+            sql.conditions.push(format!("f.rowid < {p}"));
+        }
+        let filters: String = sql.conditions.iter().map(|c| format!(" AND {c}")).collect();
+        let columns: String = TICKET_COLUMNS
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = format!(
+            "SELECT {columns} FROM tickets_fts f JOIN tickets t ON t.id = f.rowid \
+             WHERE tickets_fts MATCH {match_param}{filters} ORDER BY f.rowid DESC LIMIT {}",
+            q.limit + 1
+        );
+        let rows = sql
+            .bind(crate::rows::dynamic_query(&query))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut items = rows.iter().map(ticket).collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() > q.limit as usize {
+            items.truncate(q.limit as usize);
+            items.last().map(|t| {
+                Cursor {
+                    sort: SORT.to_string(),
+                    value: 0,
                     id: t.id.0,
                 }
                 .encode()
@@ -424,6 +480,15 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_another_sort() {
+        let search = Cursor {
+            sort: "search-newest".into(),
+            value: 0,
+            id: 9,
+        };
+        assert_eq!(
+            Cursor::decode(&search.encode(), "search-newest").unwrap(),
+            search
+        );
         let c = Cursor {
             sort: "-created_at".into(),
             value: 42,

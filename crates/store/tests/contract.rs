@@ -2949,6 +2949,52 @@ async fn list_filters_select_exactly_the_matching_tickets(db: &TestDb) {
     );
 }
 
+async fn search_pages_walk_every_match_once_newest_first(db: &TestDb) {
+    let store = &db.store;
+    let p = people(store).await;
+    let mut expected = Vec::new();
+    for i in 0..23 {
+        let title = if i % 3 == 0 {
+            format!("Printer offline {i}")
+        } else {
+            format!("Mailbox quota warning {i}")
+        };
+        let mut new = incident(&title, &p.requester);
+        new.tags = if i % 2 == 0 {
+            vec!["floor-2".into()]
+        } else {
+            vec![]
+        };
+        let t = create(store, new, t(i)).await;
+        if i % 3 != 0 && i % 2 == 0 {
+            expected.push(t.id);
+        }
+    }
+    expected.reverse(); // newest first
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = TicketQuery {
+            text: Some("mailbox quota".into()),
+            tag: Some("floor-2".into()),
+            limit: 3,
+            cursor: cursor.clone(),
+            ..Default::default()
+        };
+        let page = store.list_tickets(&query).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|t| t.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen, expected,
+        "every match once, newest first, filters applied"
+    );
+}
+
 async fn full_text_search_finds_words_of_title_and_description(db: &TestDb) {
     let store = &db.store;
     let q = queue(store).await;
@@ -3501,6 +3547,7 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(
+    search_pages_walk_every_match_once_newest_first,
     a_write_failing_inside_a_batch_leaves_the_others_alone,
     users_are_created_once_per_username,
     invalid_usernames_are_refused_naming_the_field,
