@@ -38,6 +38,11 @@ pub fn check_title(field: &str, title: &str) -> Result<(), FieldError> {
 }
 
 pub fn check_body(field: &str, body: &str) -> Result<(), FieldError> {
+    // PostgreSQL text cannot hold NUL, and no person types one: refusing it
+    // here keeps both backends accepting exactly the same input.
+    if body.contains('\0') {
+        return Err(FieldError::new(field, "must not contain NUL characters"));
+    }
     if body.len() > BODY_MAX_BYTES {
         return Err(FieldError::new(
             field,
@@ -127,6 +132,15 @@ mod tests {
     fn blank_and_multiline_titles_are_refused() {
         assert!(check_title("title", "   ").is_err());
         assert!(check_title("title", "two\nlines").is_err());
+    }
+
+    #[test]
+    fn bodies_refuse_nul_on_every_backend() {
+        assert!(check_body("description", "line one\nline two\ttab").is_ok());
+        assert_eq!(
+            check_body("description", "a\0b").unwrap_err().field,
+            "description"
+        );
     }
 
     #[test]

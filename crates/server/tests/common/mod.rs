@@ -457,6 +457,7 @@ pub fn enc(s: &str) -> String {
 /// Turns a list of `async fn name(s: &TestServer)` into `sqlite::name` and
 /// `postgres::name` tests, each on its own server and database. Declare the
 /// harness with `#[macro_use] mod common;` to use it.
+#[allow(unused_macros)]
 macro_rules! server_tests {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
