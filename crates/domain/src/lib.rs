@@ -7,6 +7,7 @@
 
 pub mod assignment;
 pub mod audit;
+pub mod calendar;
 pub mod ids;
 pub mod limits;
 pub mod priority;
