@@ -162,7 +162,9 @@ pub fn redact(text: &str) -> Redacted {
     find_aws_access_keys(text, &mut spans);
     find_api_tokens(text, &mut spans);
     find_bearer_tokens(text, &mut spans);
-    find_assignments(text, &mut spans);
+    let mut assignments = Vec::new();
+    find_assignments(text, &mut assignments);
+    spans.extend_from_slice(&assignments);
     find_card_numbers(text, &mut spans);
     if spans.is_empty() {
         return Redacted {
@@ -171,6 +173,9 @@ pub fn redact(text: &str) -> Redacted {
         };
     }
     merge_overlapping(&mut spans);
+    if extend_to_value_ends(text, &mut spans, &assignments) {
+        merge_overlapping(&mut spans);
+    }
 
     let mut out = String::with_capacity(text.len() + spans.len() * 16);
     let mut found = Vec::with_capacity(spans.len());
@@ -183,6 +188,30 @@ pub fn redact(text: &str) -> Redacted {
     }
     out.push_str(&text[copied..]);
     Redacted { text: out, found }
+}
+
+/// A redaction that swallowed an unquoted assignment value and ran past its
+/// end (say `password=` followed by a private key block) must run on to the
+/// end of the value: whatever follows the placeholder up to the next
+/// delimiter would otherwise read as the value, leak, and be redacted again
+/// on a second pass. Returns whether any span grew.
+fn extend_to_value_ends(text: &str, spans: &mut [Span], assignments: &[Span]) -> bool {
+    let bytes = text.as_bytes();
+    let mut grew = false;
+    for span in spans.iter_mut() {
+        let swallowed = assignments.iter().any(|a| {
+            let quoted = a.start > 0 && matches!(bytes[a.start - 1], b'"' | b'\'' | b'`');
+            !quoted && a.start >= span.start && a.start < span.end && span.end > a.end
+        });
+        if swallowed {
+            // Delimiters are ASCII, so the stop is always a char boundary.
+            while span.end < bytes.len() && !ends_unquoted_value(bytes[span.end]) {
+                span.end += 1;
+                grew = true;
+            }
+        }
+    }
+    grew
 }
 
 /// Overlapping detections become one redaction covering their union, so a
@@ -743,6 +772,14 @@ mod tests {
                        MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n\
                        aFDrBz9vFqU4yYqBqJcCxMzXqZ7x6nS2d8y1uQ==\n\
                        -----END RSA PRIVATE KEY-----";
+
+    #[test]
+    fn a_value_that_runs_past_another_secret_is_redacted_to_its_end() {
+        let text = "password=-----BEGIN PRIVATE KEY----------END PRIVATE KEY-----A next";
+        let once = redact(text);
+        assert_eq!(once.text, "password=[REDACTED:private_key] next");
+        assert!(redact(&once.text).is_clean());
+    }
 
     #[test]
     fn detects_each_kind() {
