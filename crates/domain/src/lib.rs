@@ -5,6 +5,9 @@
 //! with table-driven and property tests, and lets a reader find any rule by
 //! its name without wading through SQL or HTTP.
 
+#[macro_use]
+mod names;
+
 pub mod assignment;
 pub mod audit;
 pub mod calendar;

@@ -1,8 +1,6 @@
 //! ITIL priority: impact x urgency -> P1..P5.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// How much of the business is affected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,28 +99,9 @@ pub fn priority_from(impact: Impact, urgency: Urgency) -> Priority {
     Priority::ALL[usize::from(impact.weight() + urgency.weight())]
 }
 
-macro_rules! str_enum {
-    ($ty:ty, $what:literal, $($s:literal => $v:expr),+) => {
-        impl FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($s => Ok($v),)+
-                    _ => Err(format!(concat!("'{}' is not a valid ", $what, "; expected one of: {}"), s, [$($s),+].join(", "))),
-                }
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-str_enum!(Impact, "impact", "high" => Impact::High, "medium" => Impact::Medium, "low" => Impact::Low);
-str_enum!(Urgency, "urgency", "high" => Urgency::High, "medium" => Urgency::Medium, "low" => Urgency::Low);
-str_enum!(Priority, "priority", "P1" => Priority::P1, "P2" => Priority::P2, "P3" => Priority::P3, "P4" => Priority::P4, "P5" => Priority::P5);
+str_names!(Impact, "impact");
+str_names!(Urgency, "urgency");
+str_names!(Priority, "priority");
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,6 @@
 use crate::ids::UserId;
 use crate::transition::TransitionName;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// Roles are ordered: each one can do everything the one before it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,25 +27,7 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "'{s}' is not a valid role; expected one of: requester, agent, manager, admin"
-                )
-            })
-    }
-}
+str_names!(Role, "role");
 
 /// A right that some roles have. Ticket visibility for requesters is not a
 /// permission but a rule on the ticket itself: see [`Actor::can_see_ticket`].

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// The four kinds of work share one model and one table; each kind has its own
 /// state machine (see [`crate::transition`]).
@@ -148,6 +147,12 @@ pub enum OnHoldReason {
 }
 
 impl OnHoldReason {
+    pub const ALL: [OnHoldReason; 3] = [
+        OnHoldReason::AwaitingCustomer,
+        OnHoldReason::AwaitingVendor,
+        OnHoldReason::AwaitingChange,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OnHoldReason::AwaitingCustomer => "awaiting_customer",
@@ -167,6 +172,12 @@ pub enum ChangeOutcome {
 }
 
 impl ChangeOutcome {
+    pub const ALL: [ChangeOutcome; 3] = [
+        ChangeOutcome::Successful,
+        ChangeOutcome::Failed,
+        ChangeOutcome::RolledBack,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeOutcome::Successful => "successful",
@@ -188,6 +199,13 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
+    pub const ALL: [LinkKind; 4] = [
+        LinkKind::DuplicateOf,
+        LinkKind::CausedBy,
+        LinkKind::Related,
+        LinkKind::ParentOf,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LinkKind::DuplicateOf => "duplicate_of",
@@ -198,87 +216,11 @@ impl LinkKind {
     }
 }
 
-macro_rules! str_enum {
-    ($ty:ty, $what:literal, [$($v:expr),+ $(,)?]) => {
-        impl FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                const ALL: &[$ty] = &[$($v),+];
-                ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let names: Vec<&str> = ALL.iter().map(|v| v.as_str()).collect();
-                    format!("'{}' is not a valid {}; expected one of: {}", s, $what, names.join(", "))
-                })
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-str_enum!(
-    TicketKind,
-    "ticket kind",
-    [
-        TicketKind::Incident,
-        TicketKind::ServiceRequest,
-        TicketKind::Problem,
-        TicketKind::Change
-    ]
-);
-str_enum!(
-    TicketState,
-    "ticket state",
-    [
-        TicketState::New,
-        TicketState::InProgress,
-        TicketState::OnHold,
-        TicketState::Resolved,
-        TicketState::Closed,
-        TicketState::AwaitingApproval,
-        TicketState::Approved,
-        TicketState::Rejected,
-        TicketState::Fulfilled,
-        TicketState::Cancelled,
-        TicketState::Investigating,
-        TicketState::KnownError,
-        TicketState::Draft,
-        TicketState::Assessment,
-        TicketState::Scheduled,
-        TicketState::Implementing,
-        TicketState::Review,
-    ]
-);
-str_enum!(
-    OnHoldReason,
-    "on-hold reason",
-    [
-        OnHoldReason::AwaitingCustomer,
-        OnHoldReason::AwaitingVendor,
-        OnHoldReason::AwaitingChange
-    ]
-);
-str_enum!(
-    ChangeOutcome,
-    "change outcome",
-    [
-        ChangeOutcome::Successful,
-        ChangeOutcome::Failed,
-        ChangeOutcome::RolledBack
-    ]
-);
-str_enum!(
-    LinkKind,
-    "link kind",
-    [
-        LinkKind::DuplicateOf,
-        LinkKind::CausedBy,
-        LinkKind::Related,
-        LinkKind::ParentOf
-    ]
-);
+str_names!(TicketKind, "ticket kind");
+str_names!(TicketState, "ticket state");
+str_names!(OnHoldReason, "on-hold reason");
+str_names!(ChangeOutcome, "change outcome");
+str_names!(LinkKind, "link kind");
 
 /// The human ticket number: kind prefix and a per-kind sequence, "INC-000123".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -11,8 +11,6 @@ use crate::limits::{check_required_body, check_short_text};
 use crate::ticket::{ChangeOutcome, OnHoldReason, TicketKind, TicketState};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// The name of a step, without its data: what the API lists as "allowed".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,27 +96,7 @@ impl TransitionName {
     }
 }
 
-impl fmt::Display for TransitionName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TransitionName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TransitionName::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = TransitionName::ALL.iter().map(|t| t.as_str()).collect();
-                format!(
-                    "'{s}' is not a valid action; expected one of: {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
+str_names!(TransitionName, "action");
 
 /// A step somebody asks for, with the data that step needs. The JSON shape is
 /// `{"action": "hold", "reason": "awaiting_customer"}`. Steps without data are

@@ -249,6 +249,30 @@ impl Auth {
     pub fn id(&self) -> UserId {
         self.user.id
     }
+
+    /// 403 naming the caller's role unless it grants `permission`.
+    pub fn require(
+        &self,
+        permission: opsdesk_domain::Permission,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        if self.actor.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "your role ({}) may not {what}",
+                self.actor.role
+            )))
+        }
+    }
+}
+
+/// For optional fields that may also be cleared: absent is `None`, an
+/// explicit `null` is `Some(None)`. Use with `#[serde(default)]`.
+pub fn nullable<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 pub const SESSION_COOKIE: &str = "opsdesk_session";

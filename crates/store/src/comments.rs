@@ -1,7 +1,7 @@
 //! Replies, work notes, links between tickets, and merging duplicates.
 
 use crate::rows::{COMMENT_COLUMNS, comment, ts};
-use crate::tickets::{apply_transition, load_ticket, parse_ref, redact_field};
+use crate::tickets::{Redactions, apply_transition, load_ticket, parse_ref};
 use crate::tx::IdempotencyKey;
 use crate::{Comment, Link, Store, StoreError, Ticket, Visibility};
 use jiff::Timestamp;
@@ -39,8 +39,8 @@ impl Store {
                 t.number, t.state
             )));
         }
-        let mut redactions = Vec::new();
-        let body = redact_field("body", body, &mut redactions);
+        let mut redactions = Redactions::default();
+        let body = redactions.field("body", body);
         let id: i64 = sqlx::query(
             "INSERT INTO comments (ticket_id, author_id, visibility, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -72,15 +72,7 @@ impl Store {
             json!({"comment_id": id, "visibility": visibility, "body": body, "first_response": first_response}),
         )
         .await?;
-        if !redactions.is_empty() {
-            tx.event(
-                "ticket",
-                ticket_id,
-                "ticket.redacted",
-                json!({"fields": redactions, "comment_id": id}),
-            )
-            .await?;
-        }
+        redactions.record(&mut tx, ticket_id, Some(id)).await?;
         let waiting_on_requester = t.state == TicketState::OnHold
             && t.on_hold_reason == Some(OnHoldReason::AwaitingCustomer);
         if waiting_on_requester

@@ -330,30 +330,19 @@ impl Store {
             sql.where_clause(),
             q.limit + 1
         );
-        let rows = sql
-            .bind(crate::rows::dynamic_query(&query))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut items = rows.iter().map(ticket).collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > q.limit as usize {
-            items.truncate(q.limit as usize);
-            items.last().map(|t| {
-                let value = match q.sort {
-                    SortField::CreatedAt => t.created_at.as_microsecond(),
-                    SortField::UpdatedAt => t.updated_at.as_microsecond(),
-                    SortField::Priority => t.priority.rank(),
-                };
-                Cursor {
-                    sort: sort_name.clone(),
-                    value,
-                    id: t.id.0,
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        self.fetch_page(&sql, &query, q.limit, |t| {
+            let value = match q.sort {
+                SortField::CreatedAt => t.created_at.as_microsecond(),
+                SortField::UpdatedAt => t.updated_at.as_microsecond(),
+                SortField::Priority => t.priority.rank(),
+            };
+            Cursor {
+                sort: sort_name.clone(),
+                value,
+                id: t.id.0,
+            }
+        })
+        .await
     }
 
     /// The SQLite full-text page, newest first (see `list_tickets`).
@@ -380,21 +369,31 @@ impl Store {
              WHERE tickets_fts MATCH {match_param}{filters} ORDER BY f.rowid DESC LIMIT {}",
             q.limit + 1
         );
+        self.fetch_page(&sql, &query, q.limit, |t| Cursor {
+            sort: SORT.to_string(),
+            value: 0,
+            id: t.id.0,
+        })
+        .await
+    }
+
+    /// Runs a page query that asked for `limit + 1` rows: the extra row only
+    /// says there is a next page, whose cursor points after the last row kept.
+    async fn fetch_page(
+        &self,
+        sql: &Sql,
+        query: &str,
+        limit: u32,
+        cursor_after: impl Fn(&Ticket) -> Cursor,
+    ) -> Result<Page<Ticket>, StoreError> {
         let rows = sql
-            .bind(crate::rows::dynamic_query(&query))
+            .bind(crate::rows::dynamic_query(query))
             .fetch_all(&self.pool)
             .await?;
         let mut items = rows.iter().map(ticket).collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > q.limit as usize {
-            items.truncate(q.limit as usize);
-            items.last().map(|t| {
-                Cursor {
-                    sort: SORT.to_string(),
-                    value: 0,
-                    id: t.id.0,
-                }
-                .encode()
-            })
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|t| cursor_after(t).encode())
         } else {
             None
         };

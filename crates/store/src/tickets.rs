@@ -75,13 +75,40 @@ impl TicketPatch {
 }
 
 /// Replaces secrets in a text field and records which kinds were found.
-pub(crate) fn redact_field(field: &str, text: &str, found: &mut Vec<Value>) -> String {
-    let r = redact(text);
-    if !r.is_clean() {
-        let kinds: Vec<&str> = r.found.iter().map(|k| k.as_str()).collect();
-        found.push(json!({"field": field, "kinds": kinds}));
+/// Secrets replaced while writing one change. The change records them as
+/// one `ticket.redacted` event naming the fields and kinds, never the secret.
+#[derive(Default)]
+pub(crate) struct Redactions(Vec<Value>);
+
+impl Redactions {
+    /// The text with its secrets replaced, remembering what was found.
+    pub(crate) fn field(&mut self, field: &str, text: &str) -> String {
+        let r = redact(text);
+        if !r.is_clean() {
+            let kinds: Vec<&str> = r.found.iter().map(|k| k.as_str()).collect();
+            self.0.push(json!({"field": field, "kinds": kinds}));
+        }
+        r.text
     }
-    r.text
+
+    /// Appends the event if anything was redacted (`comment` when the
+    /// secrets were in a comment, so its visibility applies to the event).
+    pub(crate) async fn record(
+        self,
+        tx: &mut WriteTx,
+        ticket: TicketId,
+        comment: Option<i64>,
+    ) -> Result<(), StoreError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let mut data = json!({"fields": self.0});
+        if let Some(c) = comment {
+            data["comment_id"] = json!(c);
+        }
+        tx.event("ticket", ticket, "ticket.redacted", data).await?;
+        Ok(())
+    }
 }
 
 fn check_override(o: &PriorityOverride) -> Result<(), StoreError> {
@@ -279,12 +306,12 @@ impl Store {
             )));
         }
         let mut after = before.clone();
-        let mut redactions = Vec::new();
+        let mut redactions = Redactions::default();
         if let Some(t) = &patch.title {
-            after.title = redact_field("title", t, &mut redactions);
+            after.title = redactions.field("title", t);
         }
         if let Some(d) = &patch.description {
-            after.description = redact_field("description", d, &mut redactions);
+            after.description = redactions.field("description", d);
         }
         if let Some(c) = &patch.category {
             after.category = c.clone();
@@ -432,15 +459,7 @@ impl Store {
             )
             .await?;
         }
-        if !redactions.is_empty() {
-            tx.event(
-                "ticket",
-                id,
-                "ticket.redacted",
-                json!({"fields": redactions}),
-            )
-            .await?;
-        }
+        redactions.record(&mut tx, id, None).await?;
         tx.remember(idem, &format!("ticket:{id}")).await?;
         tx.commit().await?;
         self.get_ticket(id).await
@@ -609,9 +628,9 @@ async fn insert_ticket(
             None => None,
         },
     };
-    let mut redactions = Vec::new();
-    let title = redact_field("title", &new.title, &mut redactions);
-    let description = redact_field("description", &new.description, &mut redactions);
+    let mut redactions = Redactions::default();
+    let title = redactions.field("title", &new.title);
+    let description = redactions.field("description", &new.description);
     let tags = normalize_tags(&new.tags);
     let computed = priority_from(new.impact, new.urgency);
     let priority = new
@@ -699,15 +718,7 @@ async fn insert_ticket(
         tx.event("ticket", id, "ticket.assigned", json!({"team_id": {"from": null, "to": team}, "assignee_id": {"from": null, "to": assignee}, "rule": "round_robin"}))
             .await?;
     }
-    if !redactions.is_empty() {
-        tx.event(
-            "ticket",
-            id,
-            "ticket.redacted",
-            json!({"fields": redactions}),
-        )
-        .await?;
-    }
+    redactions.record(tx, ticket_id, None).await?;
     // What was just written, without reading it back.
     Ok(Ticket {
         id: ticket_id,
@@ -777,7 +788,7 @@ pub(crate) async fn apply_transition(
     let mut acknowledged_by = before.acknowledged_by.map(|u| u.0);
     let mut closed_at = before.closed_at.map(|t| t.as_microsecond());
     let mut reopened_at = before.reopened_at.map(|t| t.as_microsecond());
-    let mut redactions = Vec::new();
+    let mut redactions = Redactions::default();
     match planned.milestone {
         Some(Milestone::Acknowledged) if acknowledged_at.is_none() => {
             acknowledged_at = Some(now);
@@ -787,7 +798,7 @@ pub(crate) async fn apply_transition(
             resolved_at = Some(now);
             if let Some((code, note)) = &planned.resolution {
                 resolution_code = Some(code.clone());
-                resolution_note = Some(redact_field("resolution_note", note, &mut redactions));
+                resolution_note = Some(redactions.field("resolution_note", note));
             }
         }
         Some(Milestone::Closed) => closed_at = Some(now),
@@ -800,13 +811,10 @@ pub(crate) async fn apply_transition(
         _ => {}
     }
     let workaround = match &planned.workaround {
-        Some(w) => Some(redact_field("workaround", w, &mut redactions)),
+        Some(w) => Some(redactions.field("workaround", w)),
         None => before.workaround.clone(),
     };
-    let note = planned
-        .note
-        .as_ref()
-        .map(|n| redact_field("note", n, &mut redactions));
+    let note = planned.note.as_ref().map(|n| redactions.field("note", n));
     let change_outcome = planned.change_outcome.or(before.change_outcome);
     sqlx::query(
         "UPDATE tickets SET state = $1, is_open = $2, on_hold_reason = $3, resolution_code = $4, resolution_note = $5, \
@@ -859,15 +867,7 @@ pub(crate) async fn apply_transition(
         )
         .await?;
     }
-    if !redactions.is_empty() {
-        tx.event(
-            "ticket",
-            before.id,
-            "ticket.redacted",
-            json!({"fields": redactions}),
-        )
-        .await?;
-    }
+    redactions.record(tx, before.id, None).await?;
     Ok(())
 }
 

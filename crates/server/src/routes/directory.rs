@@ -12,26 +12,9 @@ use opsdesk_domain::{Permission, Role, ServiceId, TeamId, TokenId, UserId};
 use opsdesk_store::directory::{ServiceInput, TeamInput};
 use opsdesk_store::users::UserPatch;
 use opsdesk_store::{ApiToken, NewUser, Service, Team, User};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
-
-fn require(auth: &Auth, permission: Permission, what: &str) -> ApiResult<()> {
-    if auth.actor.can(permission) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "your role ({}) may not {what}",
-            auth.actor.role
-        )))
-    }
-}
-
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,11 +33,11 @@ pub struct CreateUserBody {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
     pub display_name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     pub email: Option<Option<String>>,
     #[schema(value_type = Option<String>)]
     pub role: Option<Role>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     pub organization: Option<Option<String>>,
     pub active: Option<bool>,
     /// Sets a new password (admins resetting an account).
@@ -63,7 +46,7 @@ pub struct UpdateUserBody {
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "directory", responses((status = 200, body = Vec<User>)))]
 pub async fn list_users(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<User>>> {
-    require(&auth, Permission::ReadDirectory, "list users")?;
+    auth.require(Permission::ReadDirectory, "list users")?;
     Ok(Json(state.store.list_users().await?))
 }
 
@@ -74,7 +57,7 @@ pub async fn show_user(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<User>> {
     if auth.id() != UserId(id) {
-        require(&auth, Permission::ReadDirectory, "look up other users")?;
+        auth.require(Permission::ReadDirectory, "look up other users")?;
     }
     Ok(Json(state.store.get_user(UserId(id)).await?))
 }
@@ -85,7 +68,7 @@ pub async fn create_user(
     auth: Auth,
     body: ApiJson<CreateUserBody>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    require(&auth, Permission::ManageUsers, "create users")?;
+    auth.require(Permission::ManageUsers, "create users")?;
     let b = body.value;
     let password_hash = match &b.password {
         Some(p) => {
@@ -116,7 +99,7 @@ pub async fn update_user(
     Path(id): Path<i64>,
     body: ApiJson<UpdateUserBody>,
 ) -> ApiResult<Json<User>> {
-    require(&auth, Permission::ManageUsers, "change users")?;
+    auth.require(Permission::ManageUsers, "change users")?;
     let b = body.value;
     let now = Timestamp::now();
     let target = state.store.get_user(UserId(id)).await?;
@@ -161,7 +144,7 @@ pub struct MemberBody {
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "directory", responses((status = 200, body = Vec<Team>)))]
 pub async fn list_teams(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Team>>> {
-    require(&auth, Permission::ReadDirectory, "list teams")?;
+    auth.require(Permission::ReadDirectory, "list teams")?;
     Ok(Json(state.store.list_teams().await?))
 }
 
@@ -171,7 +154,7 @@ pub async fn show_team(
     auth: Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Team>> {
-    require(&auth, Permission::ReadDirectory, "look up teams")?;
+    auth.require(Permission::ReadDirectory, "look up teams")?;
     Ok(Json(state.store.get_team(TeamId(id)).await?))
 }
 
@@ -181,7 +164,7 @@ pub async fn create_team(
     auth: Auth,
     body: ApiJson<TeamBody>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    require(&auth, Permission::ManageTeamsAndServices, "create teams")?;
+    auth.require(Permission::ManageTeamsAndServices, "create teams")?;
     let b = body.value;
     let team = state
         .store
@@ -205,7 +188,7 @@ pub async fn update_team(
     Path(id): Path<i64>,
     body: ApiJson<TeamBody>,
 ) -> ApiResult<Json<Team>> {
-    require(&auth, Permission::ManageTeamsAndServices, "change teams")?;
+    auth.require(Permission::ManageTeamsAndServices, "change teams")?;
     let b = body.value;
     let team = state
         .store
@@ -230,11 +213,7 @@ pub async fn add_member(
     Path(id): Path<i64>,
     body: ApiJson<MemberBody>,
 ) -> ApiResult<Json<Team>> {
-    require(
-        &auth,
-        Permission::ManageTeamsAndServices,
-        "change team members",
-    )?;
+    auth.require(Permission::ManageTeamsAndServices, "change team members")?;
     let user = state
         .store
         .get_user(body.value.user_id)
@@ -259,11 +238,7 @@ pub async fn remove_member(
     auth: Auth,
     Path((id, user)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Team>> {
-    require(
-        &auth,
-        Permission::ManageTeamsAndServices,
-        "change team members",
-    )?;
+    auth.require(Permission::ManageTeamsAndServices, "change team members")?;
     Ok(Json(
         state
             .store
@@ -319,7 +294,7 @@ pub async fn create_service(
     auth: Auth,
     body: ApiJson<ServiceBody>,
 ) -> ApiResult<(StatusCode, Json<Service>)> {
-    require(&auth, Permission::ManageTeamsAndServices, "create services")?;
+    auth.require(Permission::ManageTeamsAndServices, "create services")?;
     let service = state
         .store
         .create_service(body.value.into(), auth.id(), Timestamp::now())
@@ -334,7 +309,7 @@ pub async fn update_service(
     Path(id): Path<i64>,
     body: ApiJson<ServiceBody>,
 ) -> ApiResult<Json<Service>> {
-    require(&auth, Permission::ManageTeamsAndServices, "change services")?;
+    auth.require(Permission::ManageTeamsAndServices, "change services")?;
     Ok(Json(
         state
             .store
@@ -385,11 +360,7 @@ pub async fn list_tokens(
         }
     };
     if scope != Some(auth.id()) {
-        require(
-            &auth,
-            Permission::ManageAllTokens,
-            "see other users' tokens",
-        )?;
+        auth.require(Permission::ManageAllTokens, "see other users' tokens")?;
     }
     Ok(Json(state.store.list_tokens(scope).await?))
 }
@@ -403,11 +374,7 @@ pub async fn create_token(
     let b = body.value;
     let owner = b.user_id.unwrap_or(auth.id());
     if owner != auth.id() {
-        require(
-            &auth,
-            Permission::ManageAllTokens,
-            "create tokens for other users",
-        )?;
+        auth.require(Permission::ManageAllTokens, "create tokens for other users")?;
     }
     let (token, secret) = state
         .store

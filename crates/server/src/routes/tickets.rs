@@ -75,28 +75,21 @@ fn medium_urgency() -> Urgency {
     Urgency::Medium
 }
 
-/// `Some(None)` for an explicit `null`, `None` when the field is absent.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTicketBody {
     pub title: Option<String>,
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<i64>)]
     pub team_id: Option<Option<TeamId>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<UserId>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<i64>)]
     pub service_id: Option<Option<ServiceId>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     pub category: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
     #[schema(value_type = Option<String>)]
@@ -104,7 +97,7 @@ pub struct UpdateTicketBody {
     #[schema(value_type = Option<String>)]
     pub urgency: Option<Urgency>,
     /// An object sets a manual priority; `null` returns to the computed one.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     pub priority_override: Option<Option<PriorityOverrideBody>>,
     /// The `version` you read; the update is refused if the ticket changed since.
     pub version: Option<i64>,
@@ -113,10 +106,10 @@ pub struct UpdateTicketBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<i64>)]
     pub team_id: Option<Option<TeamId>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<UserId>>,
 }
@@ -212,17 +205,6 @@ async fn view(state: &AppState, auth: &Auth, ticket: Ticket) -> ApiResult<Ticket
     })
 }
 
-fn require(auth: &Auth, permission: Permission, what: &str) -> ApiResult<()> {
-    if auth.actor.can(permission) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "your role ({}) may not {what}",
-            auth.actor.role
-        )))
-    }
-}
-
 fn to_override(o: PriorityOverrideBody) -> PriorityOverride {
     PriorityOverride {
         priority: o.priority,
@@ -239,7 +221,7 @@ pub async fn create(
     headers: HeaderMap,
     body: ApiJson<CreateTicketBody>,
 ) -> ApiResult<(StatusCode, Json<TicketView>)> {
-    require(&auth, Permission::CreateTicket, "open tickets")?;
+    auth.require(Permission::CreateTicket, "open tickets")?;
     let idem = idempotency_key(&headers, "POST /api/v1/tickets", &body.body_hash)?;
     let b = body.value;
     let agent = auth.actor.can(Permission::WorkAllTickets);
@@ -315,7 +297,7 @@ pub async fn update(
     body: ApiJson<UpdateTicketBody>,
 ) -> ApiResult<Json<TicketView>> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
-    require(&auth, Permission::WorkAllTickets, "change tickets")?;
+    auth.require(Permission::WorkAllTickets, "change tickets")?;
     let idem = idempotency_key(&headers, "PATCH /api/v1/tickets/{ticket}", &body.body_hash)?;
     let b = body.value;
     let patch = TicketPatch {
@@ -354,7 +336,7 @@ pub async fn assign(
     body: ApiJson<AssignBody>,
 ) -> ApiResult<Json<TicketView>> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
-    require(&auth, Permission::WorkAllTickets, "assign tickets")?;
+    auth.require(Permission::WorkAllTickets, "assign tickets")?;
     let idem = idempotency_key(
         &headers,
         "POST /api/v1/tickets/{ticket}/assign",
@@ -433,7 +415,7 @@ pub async fn add_comment(
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     if body.value.visibility == Visibility::Internal {
-        require(&auth, Permission::InternalNotes, "write internal notes")?;
+        auth.require(Permission::InternalNotes, "write internal notes")?;
     }
     let idem = idempotency_key(
         &headers,
@@ -524,7 +506,7 @@ pub async fn link(
     body: ApiJson<LinkBody>,
 ) -> ApiResult<(StatusCode, Json<Link>)> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
-    require(&auth, Permission::WorkAllTickets, "link tickets")?;
+    auth.require(Permission::WorkAllTickets, "link tickets")?;
     let idem = idempotency_key(
         &headers,
         "POST /api/v1/tickets/{ticket}/links",
@@ -554,7 +536,7 @@ pub async fn unlink(
     Path((reference, target)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let ticket = visible_ticket(&state, &auth, &reference).await?;
-    require(&auth, Permission::WorkAllTickets, "unlink tickets")?;
+    auth.require(Permission::WorkAllTickets, "unlink tickets")?;
     let target = visible_ticket(&state, &auth, &target).await?;
     state
         .store
@@ -574,7 +556,7 @@ pub async fn merge(
     body: ApiJson<MergeBody>,
 ) -> ApiResult<Json<TicketView>> {
     let duplicate = visible_ticket(&state, &auth, &reference).await?;
-    require(&auth, Permission::WorkAllTickets, "merge tickets")?;
+    auth.require(Permission::WorkAllTickets, "merge tickets")?;
     let idem = idempotency_key(
         &headers,
         "POST /api/v1/tickets/{ticket}/merge",
