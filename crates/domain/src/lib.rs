@@ -16,6 +16,7 @@ pub mod limits;
 pub mod priority;
 pub mod rbac;
 pub mod redaction;
+pub mod sla;
 pub mod ticket;
 pub mod transition;
 
