@@ -1,7 +1,7 @@
 //! The OpenAPI document served at /api/v1/openapi.json, generated from the
 //! handlers' annotations so it cannot drift from the routes.
 
-use crate::routes::{audit, directory, session, tickets};
+use crate::routes::{audit, directory, session, sla, tickets};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -19,6 +19,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         directory::list_tokens, directory::create_token, directory::revoke_token,
         session::login, session::logout, session::me, session::change_password,
         audit::verify, audit::events,
+        sla::list_calendars, sla::show_calendar, sla::create_calendar, sla::update_calendar,
+        sla::list_policies, sla::show_policy, sla::create_policy, sla::update_policy,
+        sla::ticket_sla,
     ),
     security(("bearer" = [])),
     modifiers(&BearerAuth),

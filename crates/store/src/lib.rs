@@ -15,6 +15,7 @@ pub mod events;
 pub mod listing;
 pub mod models;
 mod rows;
+pub mod sla;
 pub mod testing;
 pub mod tickets;
 pub mod tokens;

@@ -3547,6 +3547,9 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(
+    calendars_and_sla_policies_are_created_listed_and_updated_once_per_name,
+    bad_calendars_and_sla_policies_are_refused_naming_the_field,
+    a_tickets_sla_status_is_replayed_from_its_events,
     search_pages_walk_every_match_once_newest_first,
     a_write_failing_inside_a_batch_leaves_the_others_alone,
     users_are_created_once_per_username,
@@ -3599,3 +3602,230 @@ contract_tests!(
     placeholders_may_repeat_and_come_out_of_order,
     unknown_url_schemes_are_refused_naming_the_accepted_ones,
 );
+
+// ---------------------------------------------------------------------------
+// Business calendars, SLA policies and a ticket's SLA status
+// ---------------------------------------------------------------------------
+
+mod sla_fixtures {
+    use super::*;
+    use opsdesk_domain::calendar::{CalendarConfig, WeeklyHours};
+    use opsdesk_domain::sla::{PolicyMatcher, SlaMetric, SlaTarget};
+    use opsdesk_store::sla::{Calendar, CalendarInput, SlaPolicyInput};
+
+    pub fn always(name: &str) -> CalendarInput {
+        CalendarInput {
+            name: name.to_string(),
+            config: CalendarConfig {
+                time_zone: "UTC".into(),
+                hours: WeeklyHours::all_week(),
+                holidays: vec![],
+            },
+        }
+    }
+
+    pub fn incidents_within(name: &str, hours: i64, calendar: &Calendar) -> SlaPolicyInput {
+        SlaPolicyInput {
+            name: name.to_string(),
+            order: 10,
+            matcher: PolicyMatcher {
+                kinds: vec![TicketKind::Incident],
+                ..Default::default()
+            },
+            targets: vec![SlaTarget::new(
+                SlaMetric::Resolution,
+                SignedDuration::from_hours(hours),
+                calendar.id,
+            )],
+        }
+    }
+
+    pub fn field_of(e: StoreError) -> String {
+        match e {
+            StoreError::Invalid(f) => f.field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+}
+
+async fn calendars_and_sla_policies_are_created_listed_and_updated_once_per_name(db: &TestDb) {
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = store
+        .create_calendar(always("24x7"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    assert_eq!(cal.time_zone, "UTC");
+    let dup = store
+        .create_calendar(always("24x7"), p.admin.id, t(1))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let renamed = store
+        .update_calendar(cal.id, always("Around the clock"), p.admin.id, t(2))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Around the clock");
+    assert_eq!(renamed.updated_at, t(2));
+    assert_eq!(store.list_calendars().await.unwrap(), vec![renamed.clone()]);
+    assert_eq!(store.get_calendar(cal.id).await.unwrap(), renamed);
+
+    let policy = store
+        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(3))
+        .await
+        .unwrap();
+    assert_eq!(policy.targets[0].target, SignedDuration::from_hours(4));
+    let dup = store
+        .create_sla_policy(incidents_within("Incidents", 8, &cal), p.admin.id, t(4))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let longer = store
+        .update_sla_policy(
+            policy.id,
+            incidents_within("Incidents", 8, &cal),
+            p.admin.id,
+            t(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(longer.targets[0].target, SignedDuration::from_hours(8));
+    assert_eq!(
+        store.list_sla_policies().await.unwrap(),
+        vec![longer.clone()]
+    );
+    assert_eq!(store.get_sla_policy(policy.id).await.unwrap(), longer);
+
+    let kinds: Vec<String> = store
+        .events_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entity == "calendar" || e.entity == "sla_policy")
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "calendar.created",
+            "calendar.updated",
+            "sla_policy.created",
+            "sla_policy.updated"
+        ]
+    );
+}
+
+async fn bad_calendars_and_sla_policies_are_refused_naming_the_field(db: &TestDb) {
+    use opsdesk_domain::calendar::WeeklyHours;
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let mut unknown_zone = always("Mars");
+    unknown_zone.config.time_zone = "Mars/Olympus_Mons".into();
+    let e = store
+        .create_calendar(unknown_zone, p.admin.id, t(0))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(e), "time_zone");
+    let mut inverted = always("Inverted");
+    inverted.config.hours = WeeklyHours::office(
+        jiff::civil::time(17, 0, 0, 0),
+        jiff::civil::time(9, 0, 0, 0),
+    );
+    let e = store
+        .create_calendar(inverted, p.admin.id, t(0))
+        .await
+        .unwrap_err();
+    assert!(field_of(e).starts_with("hours"));
+
+    let cal = store
+        .create_calendar(always("24x7"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    let mut zero = incidents_within("Zero", 0, &cal);
+    let e = store
+        .create_sla_policy(zero.clone(), p.admin.id, t(1))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(e), "targets[0].target");
+    zero.targets[0].target = SignedDuration::from_hours(1);
+    zero.targets[0].warn_at_percent = 100;
+    let e = store
+        .create_sla_policy(zero.clone(), p.admin.id, t(1))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(e), "targets[0].warn_at_percent");
+    zero.targets[0].warn_at_percent = 75;
+    zero.targets[0].calendar_id = 9999;
+    let e = store
+        .create_sla_policy(zero, p.admin.id, t(1))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(e), "targets[0].calendar_id");
+    assert_eq!(count(store, "sla_policies").await, 0);
+    assert_eq!(count(store, "calendars").await, 1);
+}
+
+async fn a_tickets_sla_status_is_replayed_from_its_events(db: &TestDb) {
+    use opsdesk_domain::sla::{ClockState, SlaMetric};
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = store
+        .create_calendar(always("24x7"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    store
+        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
+        .await
+        .unwrap();
+
+    // Resolved after 3 h, of which 1 h on hold: met with 2 h elapsed.
+    let met = create(store, incident("Printer jam", &p.requester), t(0)).await;
+    step(store, met.id, Transition::Acknowledge {}, t(10), &p.agent)
+        .await
+        .unwrap();
+    let hold = Transition::Hold {
+        reason: OnHoldReason::AwaitingVendor,
+    };
+    step(store, met.id, hold, t(60), &p.agent).await.unwrap();
+    step(store, met.id, Transition::Resume {}, t(120), &p.agent)
+        .await
+        .unwrap();
+    step(store, met.id, resolve(), t(180), &p.agent)
+        .await
+        .unwrap();
+    let status = store.ticket_sla(met.id, t(600)).await.unwrap();
+    assert_eq!(status.len(), 1);
+    let s = &status[0];
+    assert_eq!(
+        (s.metric, s.state),
+        (SlaMetric::Resolution, ClockState::Met)
+    );
+    assert_eq!(s.policy_name, "Incidents");
+    assert_eq!(s.elapsed_seconds, 2 * 3600);
+    assert_eq!(s.paused_seconds, 3600);
+    assert_eq!(s.stopped_at, Some(t(180)));
+    assert!(!s.breached);
+
+    // Never resolved: breached exactly 4 h after it was opened.
+    let late = create(store, incident("Server down", &p.requester), t(0)).await;
+    let status = store.ticket_sla(late.id, t(600)).await.unwrap();
+    assert_eq!(status[0].state, ClockState::Breached);
+    assert_eq!(status[0].breached_at, Some(t(240)));
+    assert_eq!(status[0].remaining_seconds, -6 * 3600);
+
+    // No policy covers service requests.
+    let request = create(
+        store,
+        new_ticket(TicketKind::ServiceRequest, "New laptop", &p.requester),
+        t(0),
+    )
+    .await;
+    assert!(
+        store
+            .ticket_sla(request.id, t(600))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

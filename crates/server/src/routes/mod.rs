@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod directory;
 pub mod session;
+pub mod sla;
 pub mod system;
 pub mod tickets;
 
@@ -45,6 +46,7 @@ pub fn api() -> Router<AppState> {
             delete(tickets::unlink),
         )
         .route("/api/v1/tickets/{ticket}/merge", post(tickets::merge))
+        .route("/api/v1/tickets/{ticket}/sla", get(sla::ticket_sla))
         .route("/api/v1/queues/counts", get(tickets::counts))
         .route(
             "/api/v1/users",
@@ -80,6 +82,22 @@ pub fn api() -> Router<AppState> {
             get(directory::list_tokens).post(directory::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(directory::revoke_token))
+        .route(
+            "/api/v1/calendars",
+            get(sla::list_calendars).post(sla::create_calendar),
+        )
+        .route(
+            "/api/v1/calendars/{id}",
+            get(sla::show_calendar).put(sla::update_calendar),
+        )
+        .route(
+            "/api/v1/sla-policies",
+            get(sla::list_policies).post(sla::create_policy),
+        )
+        .route(
+            "/api/v1/sla-policies/{id}",
+            get(sla::show_policy).put(sla::update_policy),
+        )
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/events", get(audit::events))
         .fallback(system::not_found)

@@ -14,4 +14,5 @@ mod privacy;
 mod rbac;
 mod redaction;
 mod session;
+mod sla;
 mod system;

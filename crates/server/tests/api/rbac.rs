@@ -26,6 +26,7 @@ const PROTECTED: &[(&str, &str)] = &[
     ("POST", "/api/v1/tickets/{ticket}/links"),
     ("DELETE", "/api/v1/tickets/{ticket}/links/{target}"),
     ("POST", "/api/v1/tickets/{ticket}/merge"),
+    ("GET", "/api/v1/tickets/{ticket}/sla"),
     ("GET", "/api/v1/queues/counts"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
@@ -46,6 +47,14 @@ const PROTECTED: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/tokens/{id}"),
     ("GET", "/api/v1/audit/verify"),
     ("GET", "/api/v1/events"),
+    ("GET", "/api/v1/calendars"),
+    ("POST", "/api/v1/calendars"),
+    ("GET", "/api/v1/calendars/{id}"),
+    ("PUT", "/api/v1/calendars/{id}"),
+    ("GET", "/api/v1/sla-policies"),
+    ("POST", "/api/v1/sla-policies"),
+    ("GET", "/api/v1/sla-policies/{id}"),
+    ("PUT", "/api/v1/sla-policies/{id}"),
 ];
 
 /// The only /api/v1 routes that answer without credentials.
@@ -659,6 +668,7 @@ async fn a_requester_probing_someone_elses_ticket_gets_404_by_id_and_by_number(s
         ("GET", "/comments", None),
         ("GET", "/timeline", None),
         ("GET", "/links", None),
+        ("GET", "/sla", None),
         ("POST", "/transitions", Some(json!({"action": "close"}))),
         ("POST", "/transitions", Some(json!({"action": "reopen"}))),
         ("POST", "/comments", Some(json!({"body": "hello?"}))),
