@@ -34,6 +34,7 @@ pub enum SecretKind {
     PrivateKey,
     CardNumber,
     ApiToken,
+    BasicAuth,
 }
 
 impl SecretKind {
@@ -46,6 +47,7 @@ impl SecretKind {
             SecretKind::PrivateKey => "private_key",
             SecretKind::CardNumber => "card_number",
             SecretKind::ApiToken => "api_token",
+            SecretKind::BasicAuth => "basic_auth",
         }
     }
 
@@ -60,6 +62,7 @@ impl SecretKind {
             SecretKind::PrivateKey => "[REDACTED:private_key]",
             SecretKind::CardNumber => "[REDACTED:card_number]",
             SecretKind::ApiToken => "[REDACTED:api_token]",
+            SecretKind::BasicAuth => "[REDACTED:basic_auth]",
         }
     }
 
@@ -69,10 +72,11 @@ impl SecretKind {
     /// a password, and a digit run inside a key block is not a card.
     fn specificity(self) -> u8 {
         match self {
-            SecretKind::PrivateKey => 6,
-            SecretKind::AwsAccessKey => 5,
-            SecretKind::ApiToken => 4,
-            SecretKind::AwsSecretKey => 3,
+            SecretKind::PrivateKey => 7,
+            SecretKind::AwsAccessKey => 6,
+            SecretKind::ApiToken => 5,
+            SecretKind::AwsSecretKey => 4,
+            SecretKind::BasicAuth => 3,
             SecretKind::BearerToken => 2,
             SecretKind::Password => 1,
             SecretKind::CardNumber => 0,
@@ -148,6 +152,12 @@ static BEARER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("bearer pattern compiles")
 });
 
+/// HTTP Basic credentials: base64 of `user:password`, which is as good as
+/// the password itself.
+static BASIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?i-u:basic)[ \t]+[A-Za-z0-9+/=]{8,}").expect("basic pattern compiles")
+});
+
 /// Replaces every recognised secret in `text` with `[REDACTED:<kind>]`.
 ///
 /// Already-redacted text comes back unchanged with nothing found, so running
@@ -166,6 +176,15 @@ pub fn redact(text: &str) -> Redacted {
     find_assignments(text, &mut assignments);
     spans.extend_from_slice(&assignments);
     find_card_numbers(text, &mut spans);
+    find_basic_credentials(text, &mut spans);
+    // URL passwords are looked for last, with everything the other rules
+    // found treated as opaque, because that is how the next pass will see it
+    // once it is a placeholder: a key block or a spaced card number inside
+    // `user:...@host` must not hide the URL now and reveal it later.
+    merge_overlapping(&mut spans);
+    let mut url_passwords = Vec::new();
+    find_url_passwords(text, &spans, &mut url_passwords);
+    spans.extend_from_slice(&url_passwords);
     if spans.is_empty() {
         return Redacted {
             text: text.to_owned(),
@@ -200,7 +219,10 @@ fn extend_to_value_ends(text: &str, spans: &mut [Span], assignments: &[Span]) ->
     let mut grew = false;
     for span in spans.iter_mut() {
         let swallowed = assignments.iter().any(|a| {
-            let quoted = a.start > 0 && matches!(bytes[a.start - 1], b'"' | b'\'' | b'`');
+            // A quote never closed ends its value by the unquoted rules.
+            let quoted = a.start > 0
+                && matches!(bytes[a.start - 1], b'"' | b'\'' | b'`')
+                && bytes.get(a.end) == Some(&bytes[a.start - 1]);
             !quoted && a.start >= span.start && a.start < span.end && span.end > a.end
         });
         if swallowed {
@@ -293,6 +315,137 @@ fn find_bearer_tokens(text: &str, spans: &mut Vec<Span>) {
     }
 }
 
+fn find_basic_credentials(text: &str, spans: &mut Vec<Span>) {
+    for m in BASIC.find_iter(text) {
+        // "basic" is five ASCII bytes, then blanks, then the token.
+        let token = m.as_str()["basic".len()..].trim_start_matches([' ', '\t']);
+        // "Basic authentication", "BASIC CONFIGURATION": words, not base64.
+        let shouted = token.bytes().all(|b| b.is_ascii_uppercase());
+        if looks_like_word(token) || shouted {
+            continue;
+        }
+        spans.push(Span {
+            start: m.end() - token.len(),
+            end: m.end(),
+            kind: SecretKind::BasicAuth,
+        });
+    }
+}
+
+/// `scheme://user:password@host`: only the password is replaced. The
+/// authority ends at the first `/`, `?`, `#`, blank, quote or angle bracket
+/// (quotes and brackets so a URL inside JSON or HTML does not run on into
+/// the next field), the password runs from the first `:` to the *last* `@`
+/// before that end (people paste unencoded `@` in passwords), and a `:` only
+/// after the last `@` is a port.
+///
+/// `covered` (sorted, disjoint) are the other detections: each is skipped as
+/// one opaque unit, exactly as its placeholder will be on a second pass, and
+/// placeholders already in the text are skipped the same way.
+fn find_url_passwords(text: &str, covered: &[Span], spans: &mut Vec<Span>) {
+    let bytes = text.as_bytes();
+    let mut next_cover = 0;
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|rest| rest.find("://")) {
+        let scheme_end = from + found;
+        from = scheme_end + 3;
+        while covered.get(next_cover).is_some_and(|c| c.end <= scheme_end) {
+            next_cover += 1;
+        }
+        if covered.get(next_cover).is_some_and(|c| c.start < from) {
+            continue;
+        }
+        let after_cover = next_cover > 0 && covered[next_cover - 1].end == scheme_end;
+        let has_scheme = after_cover
+            || scheme_end.checked_sub(1).is_some_and(|last| {
+                let b = bytes[last];
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'+' | b'.' | b'-')
+                    || (b == b']' && ends_with_placeholder(bytes, scheme_end))
+            });
+        if !has_scheme {
+            continue;
+        }
+        let (mut colon, mut at) = (None, None);
+        let mut i = from;
+        while let Some(&b) = bytes.get(i) {
+            while covered.get(next_cover).is_some_and(|c| c.end <= i) {
+                next_cover += 1;
+            }
+            if let Some(cover) = covered.get(next_cover).filter(|c| c.start <= i) {
+                i = cover.end;
+                continue;
+            }
+            if let Some(len) = placeholder_len(bytes, i) {
+                i += len;
+                continue;
+            }
+            if b.is_ascii_whitespace()
+                || matches!(
+                    b,
+                    b'/' | b'?' | b'#' | b'"' | b'\'' | b'`' | b'<' | b'>' | b'\\'
+                )
+            {
+                break;
+            }
+            match b {
+                b':' if colon.is_none() => colon = Some(i),
+                b'@' => at = Some(i),
+                _ => {}
+            }
+            i += 1;
+        }
+        from = from.max(i);
+        if let (Some(colon), Some(at)) = (colon, at)
+            && colon + 1 < at
+            && !is_placeholders(&text[colon + 1..at])
+        {
+            spans.push(Span {
+                start: colon + 1,
+                end: at,
+                kind: SecretKind::Password,
+            });
+        }
+    }
+}
+
+/// Keeps redaction idempotent: a value that is nothing but our placeholders
+/// was redacted before and must not be counted again. A value that merged with a
+/// neighbouring detection comes out as two placeholders side by side, and
+/// that is as redacted as one.
+fn is_placeholders(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let mut at = 0;
+    while let Some(len) = placeholder_len(bytes, at) {
+        at += len;
+    }
+    at > 0 && at == bytes.len()
+}
+
+/// The length of the placeholder starting at `at`, if one does.
+fn placeholder_len(bytes: &[u8], at: usize) -> Option<usize> {
+    const PREFIX: &[u8] = b"[REDACTED:";
+    let rest = bytes.get(at..)?;
+    if !rest.starts_with(PREFIX) {
+        return None;
+    }
+    let kind_len = rest[PREFIX.len()..]
+        .iter()
+        .take(32)
+        .position(|&b| !(b.is_ascii_lowercase() || b == b'_'))?;
+    (kind_len > 0 && rest.get(PREFIX.len() + kind_len) == Some(&b']'))
+        .then_some(PREFIX.len() + kind_len + 1)
+}
+
+/// Whether `bytes[..end]` ends with a placeholder.
+fn ends_with_placeholder(bytes: &[u8], end: usize) -> bool {
+    let window = end.saturating_sub(48);
+    bytes[window..end]
+        .iter()
+        .rposition(|&b| b == b'[')
+        .is_some_and(|open| placeholder_len(bytes, window + open) == Some(end - window - open))
+}
+
 /// "Bearer authentication", "bearer instrument", "token-based": real tokens
 /// are random, and a random string of eight or more characters that is all
 /// lower-case letters (bar a capital first) is vanishingly rare, while such
@@ -332,7 +485,7 @@ fn find_assignments(text: &str, spans: &mut Vec<Span>) {
                 .take_while(|&&b| b == b' ' || b == b'\t')
                 .count();
         if let Some((start, end)) = assignment_value(text, value_from)
-            && !is_placeholder(&text[start..end])
+            && !is_placeholders(&text[start..end])
         {
             spans.push(Span { start, end, kind });
             at = end;
@@ -461,17 +614,6 @@ fn find_byte(bytes: &[u8], from: usize, wanted: impl Fn(u8) -> bool) -> Option<u
         .iter()
         .position(|&b| wanted(b))
         .map(|i| base + i)
-}
-
-/// Keeps redaction idempotent: a value that is exactly one of our
-/// placeholders was redacted before and must not be counted again.
-fn is_placeholder(value: &str) -> bool {
-    value
-        .strip_prefix("[REDACTED:")
-        .and_then(|rest| rest.strip_suffix(']'))
-        .is_some_and(|kind| {
-            !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-        })
 }
 
 /// Longest card number printed on any scheme's card.
@@ -1014,6 +1156,132 @@ mod tests {
     }
 
     #[test]
+    fn detects_url_and_basic_credentials() {
+        let cases: &[(&str, &str, &[SecretKind])] = &[
+            // Passwords in URLs: only the password goes.
+            (
+                "postgres://app:s3cret@db:5432/x",
+                "postgres://app:[REDACTED:password]@db:5432/x",
+                &[Password],
+            ),
+            (
+                "redis://:hunter2@cache:6379/0",
+                "redis://:[REDACTED:password]@cache:6379/0",
+                &[Password],
+            ),
+            (
+                "git+ssh://deploy:pa:ss@w0rd@git.example.com/repo.git",
+                "git+ssh://deploy:[REDACTED:password]@git.example.com/repo.git",
+                &[Password],
+            ),
+            (
+                "see https://bob:x@example.com?q=1 and ftp://u:y@h#frag",
+                "see https://bob:[REDACTED:password]@example.com?q=1 and ftp://u:[REDACTED:password]@h#frag",
+                &[Password, Password],
+            ),
+            (
+                r#"{"url":"amqp://guest:guest@mq","email":"bob@example.com"}"#,
+                r#"{"url":"amqp://guest:[REDACTED:password]@mq","email":"bob@example.com"}"#,
+                &[Password],
+            ),
+            (
+                "mongodb+srv://u:pässwörd@cluster0.mongodb.net",
+                "mongodb+srv://u:[REDACTED:password]@cluster0.mongodb.net",
+                &[Password],
+            ),
+            (
+                "DATABASE_URL=postgres://app:pw@db/x",
+                "DATABASE_URL=postgres://app:[REDACTED:password]@db/x",
+                &[Password],
+            ),
+            (
+                "https://AKIAIOSFODNN7EXAMPLE:key@s3.example.com/",
+                "https://[REDACTED:aws_access_key]:[REDACTED:password]@s3.example.com/",
+                &[AwsAccessKey, Password],
+            ),
+            // A spaced card inside the password is still one redaction.
+            (
+                "x://u:p-4111 1111 1111 1111@h",
+                "x://u:[REDACTED:password]@h",
+                &[Password],
+            ),
+            // HTTP Basic.
+            (
+                "Authorization: Basic dXNlcjpwYXNz",
+                "Authorization: Basic [REDACTED:basic_auth]",
+                &[BasicAuth],
+            ),
+            (
+                "curl -H 'authorization: BASIC YWxhZGRpbjpvcGVuc2VzYW1l==' x",
+                "curl -H 'authorization: BASIC [REDACTED:basic_auth]' x",
+                &[BasicAuth],
+            ),
+            (
+                "basic\tQWxhZGRpbjpvcGVuIHNlc2FtZQ==.",
+                "basic\t[REDACTED:basic_auth].",
+                &[BasicAuth],
+            ),
+        ];
+        for &(input, expected, kinds) in cases {
+            let got = redact(input);
+            assert_eq!(got.text, expected, "input: {input:?}");
+            assert_eq!(got.found, kinds, "input: {input:?}");
+            let again = redact(&got.text);
+            assert_eq!(again.text, got.text, "input: {input:?}");
+            assert!(again.is_clean(), "input: {input:?} found {:?}", again.found);
+        }
+    }
+
+    #[test]
+    fn leaves_url_and_basic_lookalikes_alone() {
+        let cases = [
+            "https://example.com:8443/path",
+            "https://example.com:8443/path?user=a:b@c",
+            "https://example.com/users/bob:x@y",
+            "mailto:bob@example.com",
+            "ssh://git@github.com:22/org/repo",
+            "git@github.com:org/repo.git",
+            "postgres://app:@db/x",
+            "postgres://app:[REDACTED:password]@db:5432/x",
+            "https://example.com:443 contact bob@example.com",
+            r#"{"a":"https://example.com","b":"bob@example.com"}"#,
+            " ://u:p@h",
+            "http://",
+            "://",
+            "basic auth is disabled",
+            "Basic setup",
+            "Basic authentication is off",
+            "BASIC CONFIGURATION",
+            "basic [REDACTED:basic_auth]",
+            "Authorization: Basic [REDACTED:basic_auth]",
+            "basically dXNlcjpwYXNz",
+        ];
+        for input in cases {
+            let got = redact(input);
+            assert_eq!(got.text, input);
+            assert!(got.is_clean(), "input: {input:?} found {:?}", got.found);
+        }
+    }
+
+    #[test]
+    fn url_and_basic_scans_stay_linear() {
+        let bodies = [
+            "a://b:c".repeat(10_000),
+            "x://:".repeat(13_000) + "@",
+            "@:".repeat(30_000),
+            "Basic ".repeat(10_000),
+            "[REDACTED:".repeat(6_000),
+        ];
+        for body in bodies {
+            let started = std::time::Instant::now();
+            let once = redact(&body);
+            assert!(redact(&once.text).text == once.text);
+            // Generous even for a debug build; quadratic would take seconds.
+            assert!(started.elapsed() < std::time::Duration::from_millis(500));
+        }
+    }
+
+    #[test]
     fn leaves_lookalikes_alone() {
         let cases = [
             "the password policy requires 12 characters",
@@ -1120,6 +1388,7 @@ mod tests {
             PrivateKey,
             CardNumber,
             ApiToken,
+            BasicAuth,
         ] {
             let json = serde_json::to_string(&kind).expect("serialises");
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
@@ -1179,6 +1448,16 @@ mod tests {
         #[test]
         fn never_panics_and_is_idempotent_on_secretish_text(
             text in r#"([a-zA-Z0-9 =:'"\\\n._&;,/+-]|password|Bearer |AKIA|ghp_|-----BEGIN |PRIVATE KEY-----|-----END |é|日){0,40}"#
+        ) {
+            let once = redact(&text);
+            let twice = redact(&once.text);
+            prop_assert_eq!(&twice.text, &once.text);
+            prop_assert!(twice.is_clean(), "found {:?} in {:?}", twice.found, once.text);
+        }
+
+        #[test]
+        fn never_panics_and_is_idempotent_on_urlish_text(
+            text in r#"([a-z0-9 :@/?#'"\n.+-]|://|postgres://|\[REDACTED:password\]|password=|Basic |dXNlcjpwYXNz|4111 1111 1111 1111|AKIAIOSFODNN7EXAMPLE|-----BEGIN PRIVATE KEY-----|é){0,40}"#
         ) {
             let once = redact(&text);
             let twice = redact(&once.text);
