@@ -49,7 +49,7 @@ impl Store {
         .bind(visibility.as_str())
         .bind(&body)
         .bind(now.as_microsecond())
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await?
         .try_get("id")?;
         let first_response = visibility == Visibility::Public
@@ -63,7 +63,7 @@ impl Store {
         .bind(now.as_microsecond())
         .bind(i64::from(first_response))
         .bind(ticket_id.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         tx.event(
             "ticket",
@@ -153,7 +153,7 @@ impl Store {
             )
             .bind(source.0)
             .bind(target.0)
-            .fetch_all(tx.conn())
+            .fetch_all(tx.conn().await?)
             .await?;
             if !exists.is_empty() {
                 let existing: String = exists[0].try_get("kind")?;
@@ -168,7 +168,7 @@ impl Store {
                 .bind(target.0)
                 .bind(now.as_microsecond())
                 .bind(actor.0)
-                .execute(tx.conn())
+                .execute(tx.conn().await?)
                 .await?;
             tx.event(
                 "ticket",
@@ -205,7 +205,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM ticket_links WHERE source_id = $1 AND target_id = $2")
             .bind(source.0)
             .bind(target.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found(
@@ -308,7 +308,7 @@ impl Store {
         let moved: Vec<i64> =
             sqlx::query("SELECT id FROM comments WHERE ticket_id = $1 ORDER BY id")
                 .bind(duplicate.0)
-                .fetch_all(tx.conn())
+                .fetch_all(tx.conn().await?)
                 .await?
                 .iter()
                 .map(|r| r.try_get("id"))
@@ -318,7 +318,7 @@ impl Store {
         )
         .bind(survivor.0)
         .bind(duplicate.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         sqlx::query(
             "INSERT INTO watchers (ticket_id, user_id) SELECT $1, w.user_id FROM watchers w WHERE w.ticket_id = $2 \
@@ -326,14 +326,14 @@ impl Store {
         )
         .bind(survivor.0)
         .bind(duplicate.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         sqlx::query(
             "INSERT INTO watchers (ticket_id, user_id) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM watchers WHERE ticket_id = $1 AND user_id = $2)",
         )
         .bind(survivor.0)
         .bind(dup.requester_id.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         // A pair of tickets has one link at most (see `link_tickets`), so an
         // earlier link between the two gives way to the duplicate_of link.
@@ -343,7 +343,7 @@ impl Store {
         )
         .bind(duplicate.0)
         .bind(survivor.0)
-        .fetch_all(tx.conn())
+        .fetch_all(tx.conn().await?)
         .await?
         .iter()
         .map(|r| r.try_get("kind"))
@@ -356,7 +356,7 @@ impl Store {
         .bind(survivor.0)
         .bind(now.as_microsecond())
         .bind(actor.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         sqlx::query(
             "UPDATE tickets SET state = 'closed', is_open = 0, merged_into_id = $1, resolution_code = 'duplicate', \
@@ -366,12 +366,12 @@ impl Store {
         .bind(format!("Merged into {}", surv.number))
         .bind(now.as_microsecond())
         .bind(duplicate.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         sqlx::query("UPDATE tickets SET updated_at = $1, version = version + 1 WHERE id = $2")
             .bind(now.as_microsecond())
             .bind(survivor.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         tx.event(
             "ticket",

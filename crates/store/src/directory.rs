@@ -65,7 +65,7 @@ impl Store {
             .bind(&input.description)
             .bind(i64::from(input.round_robin))
             .bind(now.as_microsecond())
-            .fetch_one(tx.conn())
+            .fetch_one(tx.conn().await?)
             .await
             .map_err(|e| unique(e, "team", &input.name))?;
         let id: i64 = row.try_get("id")?;
@@ -90,7 +90,7 @@ impl Store {
             .bind(&input.description)
             .bind(i64::from(input.round_robin))
             .bind(id.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await
             .map_err(|e| unique(e, "team", &input.name))?;
         tx.event(
@@ -173,13 +173,13 @@ impl Store {
             sqlx::query("SELECT 1 AS one FROM team_members WHERE team_id = $1 AND user_id = $2")
                 .bind(team.0)
                 .bind(user.0)
-                .fetch_optional(tx.conn())
+                .fetch_optional(tx.conn().await?)
                 .await?;
         if exists.is_none() {
             sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
                 .bind(team.0)
                 .bind(user.0)
-                .execute(tx.conn())
+                .execute(tx.conn().await?)
                 .await?;
             tx.event("team", team, "team.member_added", json!({"user_id": user}))
                 .await?;
@@ -199,7 +199,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
             .bind(team.0)
             .bind(user.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found(
@@ -237,7 +237,7 @@ impl Store {
             .bind(input.owner_team_id.map(|t| t.0))
             .bind(input.tier)
             .bind(now.as_microsecond())
-            .fetch_one(tx.conn())
+            .fetch_one(tx.conn().await?)
             .await
             .map_err(|e| unique(e, "service", &input.name))?;
         let id: i64 = row.try_get("id")?;
@@ -273,7 +273,7 @@ impl Store {
             .bind(input.owner_team_id.map(|t| t.0))
             .bind(input.tier)
             .bind(id.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await
             .map_err(|e| unique(e, "service", &input.name))?;
         tx.event(
@@ -336,7 +336,7 @@ pub(crate) async fn check_assignable(
 ) -> Result<(), StoreError> {
     let row = sqlx::query("SELECT role, active, username FROM users WHERE id = $1")
         .bind(user.0)
-        .fetch_optional(tx.conn())
+        .fetch_optional(tx.conn().await?)
         .await?
         .ok_or_else(|| StoreError::invalid("assignee_id", format!("user {user} does not exist")))?;
     let role: String = row.try_get("role")?;
@@ -357,7 +357,7 @@ pub(crate) async fn check_assignable(
             sqlx::query("SELECT 1 AS one FROM team_members WHERE team_id = $1 AND user_id = $2")
                 .bind(team.0)
                 .bind(user.0)
-                .fetch_optional(tx.conn())
+                .fetch_optional(tx.conn().await?)
                 .await?;
         if member.is_none() {
             return Err(StoreError::invalid(
@@ -377,7 +377,7 @@ pub(crate) async fn next_round_robin(
 ) -> Result<Option<UserId>, StoreError> {
     let row = sqlx::query("SELECT round_robin, last_assignee_id FROM teams WHERE id = $1")
         .bind(team.0)
-        .fetch_optional(tx.conn())
+        .fetch_optional(tx.conn().await?)
         .await?
         .ok_or_else(|| StoreError::invalid("team_id", format!("team {team} does not exist")))?;
     if row.try_get::<i64, _>("round_robin")? == 0 {
@@ -389,7 +389,7 @@ pub(crate) async fn next_round_robin(
          WHERE m.team_id = $1 AND u.active = 1 ORDER BY m.user_id",
     )
     .bind(team.0)
-    .fetch_all(tx.conn())
+    .fetch_all(tx.conn().await?)
     .await?
     .iter()
     .map(|r| r.try_get("user_id"))
@@ -400,7 +400,7 @@ pub(crate) async fn next_round_robin(
     sqlx::query("UPDATE teams SET last_assignee_id = $1 WHERE id = $2")
         .bind(next)
         .bind(team.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
     Ok(Some(UserId(next)))
 }

@@ -161,7 +161,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            writer: tx::Writer::start(),
+            writer: tx::Writer::start(backend),
         })
     }
 

@@ -221,7 +221,7 @@ impl Store {
             .bind(&input.name)
             .bind(to_json(&config)?)
             .bind(now.as_microsecond())
-            .fetch_one(tx.conn())
+            .fetch_one(tx.conn().await?)
             .await
             .map_err(|e| unique(e, "calendar", &input.name))?;
         let id: i64 = row.try_get("id")?;
@@ -253,7 +253,7 @@ impl Store {
             .bind(to_json(&config)?)
             .bind(now.as_microsecond())
             .bind(id)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await
             .map_err(|e| unique(e, "calendar", &input.name))?;
         tx.event(
@@ -303,7 +303,7 @@ impl Store {
             .bind(input.order)
             .bind(to_json(&config)?)
             .bind(now.as_microsecond())
-            .fetch_one(tx.conn())
+            .fetch_one(tx.conn().await?)
             .await
             .map_err(|e| unique(e, "SLA policy", &input.name))?;
         let id: i64 = row.try_get("id")?;
@@ -338,7 +338,7 @@ impl Store {
         .bind(to_json(&config)?)
         .bind(now.as_microsecond())
         .bind(id)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await
         .map_err(|e| unique(e, "SLA policy", &input.name))?;
         tx.event(

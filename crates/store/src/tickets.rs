@@ -3,7 +3,7 @@
 
 use crate::directory::{check_assignable, next_round_robin};
 use crate::rows::{TICKET_COLUMNS, ticket};
-use crate::tx::{IdempotencyKey, WriteTx};
+use crate::tx::{Bound, IdempotencyKey, WriteTx};
 use crate::{Store, StoreError, Ticket};
 use jiff::Timestamp;
 use opsdesk_domain::limits::{
@@ -125,7 +125,7 @@ pub(crate) async fn load_ticket(tx: &mut WriteTx, id: TicketId) -> Result<Ticket
         "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
     ))
     .bind(id.0)
-    .fetch_optional(tx.conn())
+    .fetch_optional(tx.conn().await?)
     .await?
     .ok_or_else(|| StoreError::not_found("ticket", id))?;
     ticket(&row)
@@ -134,7 +134,7 @@ pub(crate) async fn load_ticket(tx: &mut WriteTx, id: TicketId) -> Result<Ticket
 async fn check_team_exists(tx: &mut WriteTx, team: TeamId) -> Result<(), StoreError> {
     let found = sqlx::query("SELECT 1 AS one FROM teams WHERE id = $1")
         .bind(team.0)
-        .fetch_optional(tx.conn())
+        .fetch_optional(tx.conn().await?)
         .await?;
     found
         .map(|_| ())
@@ -145,7 +145,7 @@ async fn check_team_exists(tx: &mut WriteTx, team: TeamId) -> Result<(), StoreEr
 async fn service_owner(tx: &mut WriteTx, service: ServiceId) -> Result<Option<TeamId>, StoreError> {
     let row = sqlx::query("SELECT owner_team_id FROM services WHERE id = $1")
         .bind(service.0)
-        .fetch_optional(tx.conn())
+        .fetch_optional(tx.conn().await?)
         .await?
         .ok_or_else(|| {
             StoreError::invalid("service_id", format!("service {service} does not exist"))
@@ -160,7 +160,7 @@ async fn add_watcher(tx: &mut WriteTx, ticket: TicketId, user: UserId) -> Result
     )
     .bind(ticket.0)
     .bind(user.0)
-    .execute(tx.conn())
+    .execute(tx.conn().await?)
     .await?;
     Ok(())
 }
@@ -410,18 +410,18 @@ impl Store {
         .bind(&after.priority_override_reason)
         .bind(now.as_microsecond())
         .bind(id.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         if before.tags != after.tags {
             sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1")
                 .bind(id.0)
-                .execute(tx.conn())
+                .execute(tx.conn().await?)
                 .await?;
             for tag in &after.tags {
                 sqlx::query("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)")
                     .bind(tag)
                     .bind(id.0)
-                    .execute(tx.conn())
+                    .execute(tx.conn().await?)
                     .await?;
             }
         }
@@ -646,52 +646,48 @@ async fn insert_ticket(
     let state = new.kind.initial_state();
     let at = now.as_microsecond();
     let tags_json = serde_json::to_string(&tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO tickets (kind, seq, number, state, is_open, title, description, requester_id, team_id, assignee_id, \
-         service_id, category, tags, impact, urgency, priority, priority_override_reason, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
-    )
-    .bind(new.kind.as_str())
-    .bind(seq)
-    .bind(&number)
-    .bind(state.as_str())
-    .bind(i64::from(state.is_open()))
-    .bind(&title)
-    .bind(&description)
-    .bind(new.requester_id.0)
-    .bind(team.map(|t| t.0))
-    .bind(assignee.map(|a| a.0))
-    .bind(new.service_id.map(|s| s.0))
-    .bind(&new.category)
-    .bind(&tags_json)
-    .bind(new.impact.as_str())
-    .bind(new.urgency.as_str())
-    .bind(priority.rank())
-    .bind(new.priority_override.as_ref().map(|o| o.reason.clone()))
-    .bind(at)
-    .fetch_one(tx.conn())
-    .await?
-    .try_get("id")?;
+    let id = tx.next_ticket_id().await?;
+    tx.defer(
+        "INSERT INTO tickets (id, kind, seq, number, state, is_open, title, description, requester_id, team_id, \
+         assignee_id, service_id, category, tags, impact, urgency, priority, priority_override_reason, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+        vec![
+            Bound::Int(Some(id)),
+            Bound::Text(Some(new.kind.as_str().to_string())),
+            Bound::Int(Some(seq)),
+            Bound::Text(Some(number.clone())),
+            Bound::Text(Some(state.as_str().to_string())),
+            Bound::Int(Some(i64::from(state.is_open()))),
+            Bound::Text(Some(title.clone())),
+            Bound::Text(Some(description.clone())),
+            Bound::Int(Some(new.requester_id.0)),
+            Bound::Int(team.map(|t| t.0)),
+            Bound::Int(assignee.map(|a| a.0)),
+            Bound::Int(new.service_id.map(|s| s.0)),
+            Bound::Text(new.category.clone()),
+            Bound::Text(Some(tags_json)),
+            Bound::Text(Some(new.impact.as_str().to_string())),
+            Bound::Text(Some(new.urgency.as_str().to_string())),
+            Bound::Int(Some(priority.rank())),
+            Bound::Text(new.priority_override.as_ref().map(|o| o.reason.clone())),
+            Bound::Int(Some(at)),
+        ],
+    );
     let ticket_id = TicketId(id);
     for tag in &tags {
-        sqlx::query("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)")
-            .bind(tag)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        tx.defer(
+            "INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)",
+            vec![Bound::Text(Some(tag.clone())), Bound::Int(Some(id))],
+        );
     }
     // A new ticket has no watchers yet, so plain inserts do.
-    sqlx::query("INSERT INTO watchers (ticket_id, user_id) VALUES ($1, $2)")
-        .bind(id)
-        .bind(new.requester_id.0)
-        .execute(tx.conn())
-        .await?;
-    if let Some(a) = assignee.filter(|a| *a != new.requester_id) {
-        sqlx::query("INSERT INTO watchers (ticket_id, user_id) VALUES ($1, $2)")
-            .bind(id)
-            .bind(a.0)
-            .execute(tx.conn())
-            .await?;
+    let mut watchers = vec![new.requester_id];
+    watchers.extend(assignee.filter(|a| *a != new.requester_id));
+    for w in watchers {
+        tx.defer(
+            "INSERT INTO watchers (ticket_id, user_id) VALUES ($1, $2)",
+            vec![Bound::Int(Some(id)), Bound::Int(Some(w.0))],
+        );
     }
     tx.event(
         "ticket",
@@ -838,7 +834,7 @@ pub(crate) async fn apply_transition(
     .bind(reopened_at)
     .bind(now)
     .bind(before.id.0)
-    .execute(tx.conn())
+    .execute(tx.conn().await?)
     .await?;
     let mut data = json!({
         "action": planned.name, "from": planned.from, "to": planned.to,

@@ -84,7 +84,7 @@ impl Store {
         .bind(&prefix)
         .bind(now.as_microsecond())
         .bind(expires_at.map(|e| e.as_microsecond()))
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await?;
         let id: i64 = row.try_get("id")?;
         tx.event(
@@ -143,7 +143,7 @@ impl Store {
         )
         .bind(now.as_microsecond())
         .bind(id.0)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         if done.rows_affected() == 1 {
             tx.event("api_token", id, "token.revoked", json!({}))
@@ -186,7 +186,7 @@ impl Store {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now.as_microsecond())
                 .bind(id.0)
-                .execute(tx.conn())
+                .execute(tx.conn().await?)
                 .await?;
             tx.commit().await?;
         }
@@ -210,7 +210,7 @@ impl Store {
             .bind(&csrf)
             .bind(now.as_microsecond())
             .bind(expires_at.as_microsecond())
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         tx.event("user", user, "user.signed_in", json!({})).await?;
         tx.commit().await?;
@@ -259,7 +259,7 @@ impl Store {
         let mut tx = self.write(None, Timestamp::now()).await?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(digest(secret))
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         tx.commit().await
     }

@@ -1,6 +1,6 @@
 //! The one way state changes: a transaction that also appends events.
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use jiff::Timestamp;
 use opsdesk_domain::UserId;
 use opsdesk_domain::audit::{ChainedEvent, chain_hash};
@@ -48,6 +48,9 @@ pub(crate) struct Batch {
     /// at commit. Safe because the batch holds the chain-head lock, which
     /// every writer on every node takes first.
     counters: HashMap<&'static str, Counter>,
+    /// The last ticket id handed out in this batch (ids are assigned here,
+    /// under the chain-head lock, so a ticket's rows can be queued).
+    last_ticket_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,11 +65,12 @@ const MAX_WRITES_PER_BATCH: usize = 50;
 pub(crate) struct Writer {
     batch: Arc<Mutex<Batch>>,
     wake: Notify,
+    backend: Backend,
 }
 
 impl Writer {
     /// Creates the writer and starts its committer on the current runtime.
-    pub(crate) fn start() -> Arc<Writer> {
+    pub(crate) fn start(backend: Backend) -> Arc<Writer> {
         let writer = Arc::new(Writer {
             batch: Arc::new(Mutex::new(Batch {
                 tx: None,
@@ -77,8 +81,10 @@ impl Writer {
                 waiters: Vec::new(),
                 writes: 0,
                 counters: HashMap::new(),
+                last_ticket_id: None,
             })),
             wake: Notify::new(),
+            backend,
         });
         tokio::spawn(committer(Arc::downgrade(&writer)));
         writer
@@ -141,6 +147,7 @@ impl Batch {
         self.settle_abandoned().await?;
         self.writes = 0;
         let counters = std::mem::take(&mut self.counters);
+        self.last_ticket_id = None;
         let Some(mut tx) = self.tx.take() else {
             return Ok(());
         };
@@ -170,6 +177,7 @@ struct Saved {
     head_seq: i64,
     head_hash: String,
     counters: HashMap<&'static str, Counter>,
+    last_ticket_id: Option<i64>,
 }
 
 /// One write: a savepoint in the shared batch, holding the writer lock.
@@ -179,8 +187,60 @@ pub struct WriteTx {
     /// What the batch looked like before this write, to forget it on drop.
     saved: Saved,
     committed: bool,
+    /// Statements whose results this write does not need, sent together at
+    /// the next read or at commit (see [`WriteTx::defer`]).
+    pending: Vec<Deferred>,
+    /// Whether any of this write's statements reached the database (its
+    /// savepoint is queued first, so then there is something to undo).
+    sent: bool,
     pub actor: Option<UserId>,
     pub now: Timestamp,
+}
+
+/// A parameter of a queued statement.
+#[derive(Debug, Clone)]
+pub enum Bound {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+#[derive(Debug)]
+struct Deferred {
+    sql: &'static str,
+    params: Vec<Bound>,
+}
+
+fn bind_all(
+    mut q: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    params: Vec<Bound>,
+) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
+    for p in params {
+        q = match p {
+            Bound::Int(i) => q.bind(i),
+            Bound::Text(t) => q.bind(t),
+        };
+    }
+    q
+}
+
+/// Appends `sql` with every `$n` shifted by `offset`, so statements queued
+/// separately can share one parameter list. (Our SQL has no `$` anywhere
+/// but in placeholders.)
+fn renumber(sql: &str, offset: usize, out: &mut String) {
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        match rest[at + 1..at + 1 + digits].parse::<usize>() {
+            Ok(n) => out.push_str(&format!("${}", n + offset)),
+            Err(_) => out.push_str(&rest[at..at + 1 + digits]),
+        }
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_str(rest);
 }
 
 impl Store {
@@ -208,20 +268,23 @@ impl Store {
             batch.start_seq = batch.head_seq;
             batch.tx = Some(tx);
         }
-        if let Some(tx) = batch.tx.as_mut() {
-            sqlx::query("SAVEPOINT w").execute(&mut **tx).await?;
-        }
         batch.writes += 1;
         let saved = Saved {
             head_seq: batch.head_seq,
             head_hash: batch.head_hash.clone(),
             counters: batch.counters.clone(),
+            last_ticket_id: batch.last_ticket_id,
         };
         Ok(WriteTx {
             batch,
             writer: self.writer.clone(),
             saved,
             committed: false,
+            pending: vec![Deferred {
+                sql: "SAVEPOINT w",
+                params: vec![],
+            }],
+            sent: false,
             actor,
             now,
         })
@@ -233,17 +296,26 @@ impl Drop for WriteTx {
         if !self.committed {
             // Undone by whoever takes the lock next; the chain head forgets
             // this write's events now.
-            self.batch.abandoned = true;
+            // Nothing to undo if none of its statements were sent.
+            self.batch.abandoned |= self.sent;
             self.batch.head_seq = self.saved.head_seq;
             self.batch.head_hash = std::mem::take(&mut self.saved.head_hash);
             self.batch.counters = std::mem::take(&mut self.saved.counters);
+            self.batch.last_ticket_id = self.saved.last_ticket_id;
             self.writer.wake.notify_one();
         }
     }
 }
 
 impl WriteTx {
-    pub fn conn(&mut self) -> &mut AnyConnection {
+    /// The batch connection, after sending whatever this write queued, so
+    /// every read sees the write's own changes.
+    pub async fn conn(&mut self) -> Result<&mut AnyConnection, StoreError> {
+        self.flush().await?;
+        Ok(self.raw_conn())
+    }
+
+    fn raw_conn(&mut self) -> &mut AnyConnection {
         // `write()` opened the batch transaction and only commit/drop end it.
         self.batch
             .tx
@@ -251,12 +323,67 @@ impl WriteTx {
             .expect("a write always has its batch transaction")
     }
 
+    /// Queues a statement whose result this write does not need. On SQLite
+    /// the queue goes to the database as one multi-statement execution: the
+    /// driver runs each connection on its own thread, so every statement
+    /// sent alone is a round trip between threads, and a ticket create is
+    /// otherwise six of them while holding the writer lock.
+    pub fn defer(&mut self, sql: &'static str, params: Vec<Bound>) {
+        self.pending.push(Deferred { sql, params });
+    }
+
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.sent = true;
+        match self.writer.backend {
+            Backend::Sqlite => {
+                let mut sql = String::new();
+                let mut params = Vec::new();
+                for d in &pending {
+                    renumber(d.sql, params.len(), &mut sql);
+                    sql.push_str(";\n");
+                    params.extend(d.params.iter().cloned());
+                }
+                let query = crate::rows::dynamic_query(&sql);
+                bind_all(query, params).execute(self.raw_conn()).await?;
+            }
+            Backend::Postgres => {
+                // PostgreSQL takes one statement per parameterised query.
+                for d in pending {
+                    bind_all(sqlx::query(d.sql), d.params)
+                        .execute(self.raw_conn())
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new ticket's id, assigned under the writer lock so that the
+    /// ticket's rows can be queued together.
+    pub async fn next_ticket_id(&mut self) -> Result<i64, StoreError> {
+        let last = match self.batch.last_ticket_id {
+            Some(last) => last,
+            None => {
+                let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS last FROM tickets")
+                    .fetch_one(self.conn().await?)
+                    .await?;
+                row.try_get("last")?
+            }
+        };
+        self.batch.last_ticket_id = Some(last + 1);
+        Ok(last + 1)
+    }
+
     /// The next number in a kind's ticket sequence ("INC-000042" is 42).
     pub async fn next_ticket_seq(&mut self, kind: &'static str) -> Result<i64, StoreError> {
         if !self.batch.counters.contains_key(kind) {
             let row = sqlx::query("SELECT last_seq FROM ticket_counters WHERE kind = $1")
                 .bind(kind)
-                .fetch_optional(self.conn())
+                .fetch_optional(self.conn().await?)
                 .await?;
             let stored = match row {
                 Some(r) => r.try_get("last_seq")?,
@@ -306,21 +433,21 @@ impl WriteTx {
             data: &data,
         };
         let hash = chain_hash(&self.batch.head_hash, &event);
-        sqlx::query(
+        self.defer(
             "INSERT INTO events (seq, at, actor_id, entity, entity_id, kind, data, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(seq)
-        .bind(at)
-        .bind(actor)
-        .bind(entity)
-        .bind(&entity_id)
-        .bind(kind)
-        .bind(&data)
-        .bind(&self.batch.head_hash)
-        .bind(&hash)
-        .execute(self.conn())
-        .await?;
+            vec![
+                Bound::Int(Some(seq)),
+                Bound::Int(Some(at)),
+                Bound::Int(actor),
+                Bound::Text(Some(entity.to_string())),
+                Bound::Text(Some(entity_id)),
+                Bound::Text(Some(kind.to_string())),
+                Bound::Text(Some(data)),
+                Bound::Text(Some(self.batch.head_hash.clone())),
+                Bound::Text(Some(hash.clone())),
+            ],
+        );
         self.batch.head_seq = seq;
         self.batch.head_hash = hash;
         Ok(seq)
@@ -339,7 +466,7 @@ impl WriteTx {
         )
         .bind(actor.0)
         .bind(&idem.key)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let route: String = row.try_get("route")?;
@@ -362,26 +489,30 @@ impl WriteTx {
         let (Some(idem), Some(actor)) = (idem, self.actor) else {
             return Ok(());
         };
-        sqlx::query(
+        let at = self.now_micros();
+        self.defer(
             "INSERT INTO idempotency_keys (user_id, key, route, request_hash, result_ref, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(actor.0)
-        .bind(&idem.key)
-        .bind(&idem.route)
-        .bind(&idem.request_hash)
-        .bind(result_ref)
-        .bind(self.now_micros())
-        .execute(self.conn())
-        .await?;
+            vec![
+                Bound::Int(Some(actor.0)),
+                Bound::Text(Some(idem.key.clone())),
+                Bound::Text(Some(idem.route.clone())),
+                Bound::Text(Some(idem.request_hash.clone())),
+                Bound::Text(Some(result_ref.to_string())),
+                Bound::Int(Some(at)),
+            ],
+        );
         Ok(())
     }
 
     /// Ends this write and waits until the batch holding it is durable.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        sqlx::query("RELEASE SAVEPOINT w")
-            .execute(self.conn())
-            .await?;
+        self.defer("RELEASE SAVEPOINT w", vec![]);
+        if !self.sent && self.pending.len() == 2 {
+            // Savepoint then release with nothing between: an empty write.
+            self.pending.clear();
+        }
+        self.flush().await?;
         self.committed = true;
         let (done, durable) = oneshot::channel();
         self.batch.waiters.push(done);
@@ -397,5 +528,22 @@ impl WriteTx {
                 "the change was not saved: the store shut down".into(),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumber;
+
+    #[test]
+    fn queued_statements_share_one_parameter_list() {
+        let mut out = String::new();
+        renumber("INSERT INTO t VALUES ($1, $2, $1)", 0, &mut out);
+        out.push(';');
+        renumber("UPDATE t SET a = $2 WHERE b = $1 AND c = $10", 3, &mut out);
+        assert_eq!(
+            out,
+            "INSERT INTO t VALUES ($1, $2, $1);UPDATE t SET a = $5 WHERE b = $4 AND c = $13"
+        );
     }
 }

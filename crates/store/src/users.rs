@@ -167,20 +167,20 @@ impl Store {
             .bind(&after.organization)
             .bind(i64::from(after.active))
             .bind(id.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         if !after.active {
             // A deactivated account loses its sessions and tokens at once.
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id.0)
-                .execute(tx.conn())
+                .execute(tx.conn().await?)
                 .await?;
             sqlx::query(
                 "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
             )
             .bind(tx.now_micros())
             .bind(id.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         }
         tx.event(
@@ -208,7 +208,7 @@ impl Store {
         let done = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
             .bind(password_hash)
             .bind(id.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("user", id));
@@ -231,7 +231,7 @@ impl Store {
         use sqlx::Row;
         let row = sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
             .bind(id.0)
-            .fetch_one(tx.conn())
+            .fetch_one(tx.conn().await?)
             .await?;
         let failures: i64 = row.try_get("failed_logins")?;
         let mut locked = None;
@@ -240,7 +240,7 @@ impl Store {
             sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
                 .bind(until.as_microsecond())
                 .bind(id.0)
-                .execute(tx.conn())
+                .execute(tx.conn().await?)
                 .await?;
             tx.event(
                 "user",
@@ -259,7 +259,7 @@ impl Store {
         let mut tx = self.write(None, Timestamp::now()).await?;
         sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0")
             .bind(id.0)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         tx.commit().await
     }
@@ -279,7 +279,7 @@ async fn insert_user(tx: &mut WriteTx, new: &NewUser) -> Result<i64, StoreError>
     .bind(&new.organization)
     .bind(&new.password_hash)
     .bind(now)
-    .fetch_one(tx.conn())
+    .fetch_one(tx.conn().await?)
     .await
     .map_err(StoreError::from)
     .map_err(|e| {
