@@ -11,6 +11,7 @@
 //! instant) and always get the same answer. The rules for pauses, policy
 //! changes and reopening are written up in `docs/sla.md`.
 
+mod announce;
 mod clock;
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use jiff::SignedDuration;
 
 use crate::{FieldError, Priority, ServiceId, TicketKind, TicketState};
 
+pub use announce::{DueAnnouncements, TicketSlaSummary, due_announcements, next_announcement, summarize};
 pub use clock::{ClockError, ClockEvent, ClockEventKind, ClockState, ClockStatus, evaluate};
 
 /// Id of an SLA policy. Local to this module until the store needs it

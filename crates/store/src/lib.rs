@@ -16,6 +16,8 @@ pub mod listing;
 pub mod models;
 mod rows;
 pub mod sla;
+pub mod sla_clocks;
+pub mod sla_report;
 pub mod testing;
 pub mod tickets;
 pub mod tokens;

@@ -25,6 +25,9 @@ pub enum SortField {
     CreatedAt,
     UpdatedAt,
     Priority,
+    /// When the earliest running SLA clock is due. Lists only tickets with
+    /// a running clock (the others have no time to breach).
+    SlaDue,
 }
 
 impl SortField {
@@ -33,6 +36,7 @@ impl SortField {
             SortField::CreatedAt => "created_at",
             SortField::UpdatedAt => "updated_at",
             SortField::Priority => "priority",
+            SortField::SlaDue => "sla_due_at",
         }
     }
 
@@ -46,9 +50,10 @@ impl SortField {
             "created_at" => SortField::CreatedAt,
             "updated_at" => SortField::UpdatedAt,
             "priority" => SortField::Priority,
+            "sla_due" => SortField::SlaDue,
             other => {
                 return Err(format!(
-                    "'{other}' is not a sortable field; use created_at, updated_at or priority, with a leading '-' for descending"
+                    "'{other}' is not a sortable field; use created_at, updated_at, priority or sla_due, with a leading '-' for descending"
                 ));
             }
         };
@@ -72,6 +77,9 @@ pub struct TicketQuery {
     pub created_before: Option<Timestamp>,
     pub updated_after: Option<Timestamp>,
     pub updated_before: Option<Timestamp>,
+    /// Only tickets whose earliest running SLA clock is due before this
+    /// instant (overdue ones included): "breaching in the next hour".
+    pub sla_due_before: Option<Timestamp>,
     /// Full text over title and description.
     pub text: Option<String>,
     pub sort: SortField,
@@ -96,6 +104,7 @@ impl Default for TicketQuery {
             created_before: None,
             updated_after: None,
             updated_before: None,
+            sla_due_before: None,
             text: None,
             sort: SortField::CreatedAt,
             descending: true,
@@ -276,6 +285,7 @@ impl Store {
             ("created_at", "<", q.created_before),
             ("updated_at", ">=", q.updated_after),
             ("updated_at", "<", q.updated_before),
+            ("sla_due_at", "<", q.sla_due_before),
         ] {
             if let Some(v) = value {
                 sql.compare(column, op, v.as_microsecond());
@@ -314,6 +324,9 @@ impl Store {
             return self.search_newest_first(q, sql, &p).await;
         }
         let column = q.sort.column();
+        if q.sort == SortField::SlaDue {
+            sql.conditions.push("sla_due_at IS NOT NULL".into());
+        }
         let sort_name = format!("{}{column}", if q.descending { "-" } else { "" });
         if let Some(c) = &q.cursor {
             let c = Cursor::decode(c, &sort_name)?;
@@ -335,6 +348,11 @@ impl Store {
                 SortField::CreatedAt => t.created_at.as_microsecond(),
                 SortField::UpdatedAt => t.updated_at.as_microsecond(),
                 SortField::Priority => t.priority.rank(),
+                SortField::SlaDue => t
+                    .sla
+                    .as_ref()
+                    .and_then(|s| s.due_at)
+                    .map_or(i64::MAX, |d| d.as_microsecond()),
             };
             Cursor {
                 sort: sort_name.clone(),

@@ -149,6 +149,21 @@ pub struct Ticket {
     pub reopened_at: Option<Timestamp>,
     /// Increases with every change; for optimistic concurrency.
     pub version: i64,
+    /// The SLA at a glance, from the SLA projection (refreshed within a
+    /// second or two of a change; `GET /tickets/{t}/sla` computes every
+    /// clock exactly). `null` when no SLA policy covers the ticket.
+    pub sla: Option<SlaSummary>,
+}
+
+/// A ticket's most pressing SLA clock, for queues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SlaSummary {
+    /// `running`, `paused`, `met`, `breached` or `not_started`.
+    #[schema(value_type = String, example = "running")]
+    pub status: opsdesk_domain::sla::ClockState,
+    /// When the earliest running clock is due (in the past when overdue).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

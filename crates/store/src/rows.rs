@@ -55,7 +55,7 @@ pub(crate) fn user_credentials(row: &AnyRow) -> Result<UserCredentials, StoreErr
 pub(crate) const TICKET_COLUMNS: &str = "id, kind, number, state, title, description, requester_id, team_id, \
     assignee_id, service_id, category, tags, impact, urgency, priority, priority_override_reason, on_hold_reason, \
     resolution_code, resolution_note, workaround, change_outcome, reopen_count, merged_into_id, created_at, \
-    updated_at, acknowledged_at, acknowledged_by, first_response_at, resolved_at, closed_at, reopened_at, version";
+    updated_at, acknowledged_at, acknowledged_by, first_response_at, resolved_at, closed_at, reopened_at, version, sla_status, sla_due_at";
 
 pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket, StoreError> {
     let kind: String = row.try_get("kind")?;
@@ -102,7 +102,20 @@ pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket, StoreError> {
         closed_at: opt_ts(row.try_get("closed_at")?)?,
         reopened_at: opt_ts(row.try_get("reopened_at")?)?,
         version: row.try_get("version")?,
+        sla: sla_summary(row)?,
     })
+}
+
+fn sla_summary(row: &AnyRow) -> Result<Option<SlaSummary>, StoreError> {
+    let Some(status) = row.try_get::<Option<String>, _>("sla_status")? else {
+        return Ok(None);
+    };
+    let status = serde_json::from_value(serde_json::Value::String(status.clone()))
+        .map_err(|_| StoreError::Corrupt(format!("sla_status '{status}'")))?;
+    Ok(Some(SlaSummary {
+        status,
+        due_at: opt_ts(row.try_get("sla_due_at")?)?,
+    }))
 }
 
 pub(crate) const COMMENT_COLUMNS: &str =

@@ -8,15 +8,15 @@
 //! it can never drift from the history.
 
 use crate::rows::ts;
-use crate::{Event, Store, StoreError};
+use crate::sla_clocks::load_clock_inputs;
+use crate::{Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::{BusinessCalendar, CalendarConfig, Holiday, WeeklyHours};
 use opsdesk_domain::limits::check_short_text;
 use opsdesk_domain::sla::{
-    ClockEvent, ClockEventKind, ClockState, PolicyFacts, PolicyMatcher, SlaMetric, SlaPolicy,
-    SlaPolicyId, SlaTarget, evaluate, select_policy, validate_policy,
+    ClockState, PolicyMatcher, SlaMetric, SlaPolicy, SlaPolicyId, SlaTarget, validate_policy,
 };
-use opsdesk_domain::{FieldError, TicketId, TicketState, UserId};
+use opsdesk_domain::{FieldError, TicketId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
@@ -404,7 +404,9 @@ impl Store {
     }
 
     /// The SLA clocks of a ticket at `now`, one per target of the policy in
-    /// force; empty when no policy covers the ticket.
+    /// force; empty when no policy covers the ticket. Computed from the
+    /// event log on every call (see [`crate::sla_clocks`] for the
+    /// projection queues use).
     ///
     /// The policy is chosen on the ticket's *current* kind, priority, service
     /// and requester organisation, and applies to the business time already
@@ -415,33 +417,26 @@ impl Store {
         ticket_id: TicketId,
         now: Timestamp,
     ) -> Result<Vec<TicketSlaStatus>, StoreError> {
-        let ticket = self.get_ticket(ticket_id).await?;
-        let requester = self.get_user(ticket.requester_id).await?;
-        let policies: Vec<SlaPolicy> = self
-            .list_sla_policies()
-            .await?
-            .iter()
-            .map(SlaPolicyRecord::to_domain)
-            .collect();
-        let facts = PolicyFacts {
-            kind: ticket.kind,
-            priority: ticket.priority,
-            service: ticket.service_id,
-            organization: requester.organization.as_deref(),
+        self.get_ticket(ticket_id).await?;
+        let rules = self.sla_rules().await?;
+        let mut conn = self.pool.acquire().await?;
+        let inputs = load_clock_inputs(&mut conn, &[ticket_id.0]).await?;
+        drop(conn);
+        let Some(input) = inputs.get(&ticket_id.0) else {
+            return Err(StoreError::NotFound {
+                entity: "ticket",
+                id: ticket_id.to_string(),
+            });
         };
-        let Some(policy) = select_policy(&policies, &facts) else {
+        let Some(evaluated) = rules.evaluate(input, now)? else {
             return Ok(vec![]);
         };
-        let calendars = self.business_calendars().await?;
-        let lookup = |id: i64| calendars.get(&id);
-        let history = self.timeline(ticket_id, true).await?;
-        let mut out = Vec::new();
-        for target in &policy.targets {
-            let events = clock_events(target.metric, &history);
-            let status = evaluate(target, &lookup, &events, now)
-                .map_err(|e| StoreError::Corrupt(format!("SLA policy {}: {e}", policy.id)))?;
-            out.push(TicketSlaStatus {
-                metric: target.metric,
+        let policy = evaluated.policy;
+        Ok(evaluated
+            .clocks
+            .into_iter()
+            .map(|(metric, status)| TicketSlaStatus {
+                metric,
                 policy_id: policy.id.0,
                 policy_name: policy.name.clone(),
                 state: status.state,
@@ -457,13 +452,14 @@ impl Store {
                 warning_at: status.warning_at,
                 breached: status.breached,
                 breached_at: status.breached_at,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Every stored calendar, built, by id.
-    async fn business_calendars(&self) -> Result<HashMap<i64, BusinessCalendar>, StoreError> {
+    pub(crate) async fn business_calendars(
+        &self,
+    ) -> Result<HashMap<i64, BusinessCalendar>, StoreError> {
         let mut built = HashMap::new();
         for calendar in self.list_calendars().await? {
             let business = calendar.config().build().map_err(|errors| {
@@ -480,49 +476,4 @@ impl Store {
 
 fn seconds(d: SignedDuration) -> i64 {
     d.as_secs()
-}
-
-/// States in which the resolution clock stops: the work is done (or
-/// abandoned); a reopen restarts it.
-const RESOLUTION_STOP_STATES: [TicketState; 4] = [
-    TicketState::Resolved,
-    TicketState::Fulfilled,
-    TicketState::Closed,
-    TicketState::Cancelled,
-];
-
-/// Translates a ticket's event log into one metric's clock history:
-/// `ticket.created` starts every clock, each transition reports the new
-/// state (for pauses); resolution stops on resolved/fulfilled/closed/
-/// cancelled and restarts on a reopen; first response stops at the comment
-/// the store marked as the first public agent reply.
-fn clock_events(metric: SlaMetric, history: &[Event]) -> Vec<ClockEvent> {
-    let mut out = Vec::new();
-    for e in history {
-        let at = e.at;
-        match e.kind.as_str() {
-            "ticket.created" => out.push(ClockEvent::new(at, ClockEventKind::Started)),
-            "ticket.transitioned" => {
-                let Ok(to) = serde_json::from_value::<TicketState>(e.data["to"].clone()) else {
-                    continue;
-                };
-                out.push(ClockEvent::new(at, ClockEventKind::StateChanged(to)));
-                if metric == SlaMetric::Resolution {
-                    if e.data["reopens"] == json!(true) {
-                        out.push(ClockEvent::new(at, ClockEventKind::Restarted));
-                    } else if RESOLUTION_STOP_STATES.contains(&to) {
-                        out.push(ClockEvent::new(at, ClockEventKind::Stopped));
-                    }
-                }
-            }
-            "ticket.commented"
-                if metric == SlaMetric::FirstResponse
-                    && e.data["first_response"] == json!(true) =>
-            {
-                out.push(ClockEvent::new(at, ClockEventKind::Stopped));
-            }
-            _ => {}
-        }
-    }
-    out
 }

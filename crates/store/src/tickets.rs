@@ -749,6 +749,7 @@ async fn insert_ticket(
         closed_at: None,
         reopened_at: None,
         version: 1,
+        sla: None,
     })
 }
 

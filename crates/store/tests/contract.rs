@@ -3547,6 +3547,11 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(
+    sla_clocks_announce_once_with_their_true_instants,
+    racing_nodes_announce_each_clock_once,
+    queues_sort_and_filter_by_time_to_breach,
+    a_calendar_change_moves_every_open_clock,
+    sla_compliance_counts_met_breached_and_in_progress,
     calendars_and_sla_policies_are_created_listed_and_updated_once_per_name,
     bad_calendars_and_sla_policies_are_refused_naming_the_field,
     a_tickets_sla_status_is_replayed_from_its_events,
@@ -3827,5 +3832,385 @@ async fn a_tickets_sla_status_is_replayed_from_its_events(db: &TestDb) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The SLA projection, its timers and the compliance report
+// ---------------------------------------------------------------------------
+
+/// The `sla.*` events in the log: (ticket, kind, at).
+async fn announcements(store: &Store) -> Vec<(String, String, Timestamp)> {
+    all_events(store)
+        .await
+        .into_iter()
+        .filter(|e| e.kind.starts_with("sla."))
+        .map(|e| (e.entity_id, e.kind, e.at))
+        .collect()
+}
+
+async fn sla_clocks_announce_once_with_their_true_instants(db: &TestDb) {
+    use opsdesk_domain::sla::ClockState;
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = store
+        .create_calendar(always("24x7"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    // 4 h to resolve, warning at 75 % = 3 h.
+    store
+        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
+        .await
+        .unwrap();
+    let open = create(store, incident("Server down", &p.requester), t(0)).await;
+    let projected = store.project_sla("node-a", t(1)).await.unwrap();
+    assert!(projected.tickets >= 1);
+    assert_eq!(projected.announced, 0);
+    let sla = store.get_ticket(open.id).await.unwrap().sla.unwrap();
+    assert_eq!(
+        (sla.status, sla.due_at),
+        (ClockState::Running, Some(t(240)))
+    );
+
+    // Nothing is due before the warning.
+    assert_eq!(
+        store
+            .fire_due_sla("node-a", t(179), 100)
+            .await
+            .unwrap()
+            .announced,
+        0
+    );
+    assert!(announcements(store).await.is_empty());
+
+    // The server was down through warning and breach: both are announced
+    // on the first pass after, stamped with when they really happened.
+    let fired = store.fire_due_sla("node-a", t(600), 100).await.unwrap();
+    assert_eq!(fired.announced, 2);
+    let id = open.id.0.to_string();
+    assert_eq!(
+        announcements(store).await,
+        vec![
+            (id.clone(), "sla.warning".to_string(), t(180)),
+            (id.clone(), "sla.breached".to_string(), t(240)),
+        ]
+    );
+    let sla = store.get_ticket(open.id).await.unwrap().sla.unwrap();
+    assert_eq!(
+        (sla.status, sla.due_at),
+        (ClockState::Breached, Some(t(240)))
+    );
+
+    // Later passes, on this node or another, and the projector re-reading
+    // the log, announce nothing again.
+    assert_eq!(
+        store
+            .fire_due_sla("node-a", t(601), 100)
+            .await
+            .unwrap()
+            .announced,
+        0
+    );
+    assert_eq!(
+        store
+            .fire_due_sla("node-b", t(900), 100)
+            .await
+            .unwrap()
+            .announced,
+        0
+    );
+    assert_eq!(
+        store.project_sla("node-b", t(901)).await.unwrap().announced,
+        0
+    );
+    assert_eq!(store.recompute_open_sla(t(902)).await.unwrap().announced, 0);
+    assert_eq!(announcements(store).await.len(), 2);
+
+    // A ticket resolved after its breach while nobody was watching still
+    // gets its breach announced, at the true instant.
+    let late = create(store, incident("Mail queue stuck", &p.requester), t(1000)).await;
+    step(store, late.id, resolve(), t(1300), &p.agent)
+        .await
+        .unwrap();
+    let pass = store.project_sla("node-a", t(1400)).await.unwrap();
+    assert_eq!(pass.announced, 2);
+    let late_id = late.id.0.to_string();
+    let mine: Vec<_> = announcements(store)
+        .await
+        .into_iter()
+        .filter(|(t, _, _)| *t == late_id)
+        .map(|(_, kind, at)| (kind, at))
+        .collect();
+    assert_eq!(
+        mine,
+        vec![
+            ("sla.warning".to_string(), t(1180)),
+            ("sla.breached".to_string(), t(1240)),
+        ]
+    );
+    // Met in time: resolved within the target, nothing to announce.
+    let quick = create(store, incident("Typo on portal", &p.requester), t(2000)).await;
+    step(store, quick.id, resolve(), t(2030), &p.agent)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .project_sla("node-a", t(3000))
+            .await
+            .unwrap()
+            .announced,
+        0
+    );
+    let sla = store.get_ticket(quick.id).await.unwrap().sla.unwrap();
+    assert_eq!((sla.status, sla.due_at), (ClockState::Met, None));
+    assert!(matches!(
+        store.verify_chain().await.unwrap(),
+        ChainReport::Intact { .. }
+    ));
+}
+
+async fn racing_nodes_announce_each_clock_once(db: &TestDb) {
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = store
+        .create_calendar(always("24x7"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    store
+        .create_sla_policy(incidents_within("Incidents", 1, &cal), p.admin.id, t(0))
+        .await
+        .unwrap();
+    for i in 0..20 {
+        create(store, incident(&format!("Outage {i}"), &p.requester), t(i)).await;
+    }
+    store.project_sla("node-a", t(21)).await.unwrap();
+    // Three nodes wake at once, long after every clock breached.
+    let (a, b, c) = tokio::join!(
+        store.fire_due_sla("node-a", t(500), 7),
+        store.fire_due_sla("node-b", t(500), 7),
+        store.fire_due_sla("node-c", t(500), 7),
+    );
+    let mut total = a.unwrap().announced + b.unwrap().announced + c.unwrap().announced;
+    // Whatever they left (each took at most 7 tickets) the next pass takes.
+    for node in ["node-a", "node-b", "node-c"] {
+        total += store
+            .fire_due_sla(node, t(501), 100)
+            .await
+            .unwrap()
+            .announced;
+    }
+    assert_eq!(total, 40, "one warning and one breach per ticket");
+    let all = announcements(store).await;
+    assert_eq!(all.len(), 40);
+    let unique: HashSet<_> = all.iter().map(|(t, k, _)| (t.clone(), k.clone())).collect();
+    assert_eq!(unique.len(), 40);
+}
+
+async fn queues_sort_and_filter_by_time_to_breach(db: &TestDb) {
+    use opsdesk_domain::sla::ClockState;
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = store
+        .create_calendar(always("24x7"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    store
+        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
+        .await
+        .unwrap();
+    let first = create(store, incident("Oldest", &p.requester), t(0)).await;
+    let second = create(store, incident("Middle", &p.requester), t(30)).await;
+    let paused = create(store, incident("Waiting on vendor", &p.requester), t(40)).await;
+    let third = create(store, incident("Newest", &p.requester), t(60)).await;
+    let uncovered = create(
+        store,
+        new_ticket(TicketKind::ServiceRequest, "No SLA here", &p.requester),
+        t(0),
+    )
+    .await;
+    step(
+        store,
+        paused.id,
+        Transition::Acknowledge {},
+        t(41),
+        &p.agent,
+    )
+    .await
+    .unwrap();
+    let hold = Transition::Hold {
+        reason: OnHoldReason::AwaitingVendor,
+    };
+    step(store, paused.id, hold, t(42), &p.agent).await.unwrap();
+    store.project_sla("node-a", t(100)).await.unwrap();
+
+    let by_due = TicketQuery {
+        sort: SortField::SlaDue,
+        descending: false,
+        ..Default::default()
+    };
+    let page = store.list_tickets(&by_due).await.unwrap();
+    assert_eq!(ids(&page.items), vec![first.id, second.id, third.id]);
+    let paused_now = store.get_ticket(paused.id).await.unwrap().sla.unwrap();
+    assert_eq!(
+        (paused_now.status, paused_now.due_at),
+        (ClockState::Paused, None)
+    );
+    assert_eq!(store.get_ticket(uncovered.id).await.unwrap().sla, None);
+
+    // Pages of one walk the same order.
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = TicketQuery {
+            limit: 1,
+            cursor: cursor.clone(),
+            ..by_due.clone()
+        };
+        let page = store.list_tickets(&q).await.unwrap();
+        walked.extend(ids(&page.items));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(walked, vec![first.id, second.id, third.id]);
+
+    // "Breaching in the next 2.5 hours", seen at t(100): due before t(250).
+    let soon = TicketQuery {
+        sla_due_before: Some(t(250)),
+        ..Default::default()
+    };
+    let page = store.list_tickets(&soon).await.unwrap();
+    assert_eq!(ids(&page.items), vec![first.id]);
+}
+
+async fn a_calendar_change_moves_every_open_clock(db: &TestDb) {
+    use jiff::civil::time;
+    use opsdesk_domain::calendar::{CalendarConfig, WeeklyHours};
+    use opsdesk_store::sla::CalendarInput;
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = store
+        .create_calendar(always("Support hours"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    store
+        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
+        .await
+        .unwrap();
+    // Monday 09:00 UTC + 4 h around the clock: due 13:00.
+    let ticket = create(store, incident("Slow wiki", &p.requester), t(0)).await;
+    store.project_sla("node-a", t(1)).await.unwrap();
+    assert_eq!(
+        store
+            .get_ticket(ticket.id)
+            .await
+            .unwrap()
+            .sla
+            .unwrap()
+            .due_at,
+        Some(t(240))
+    );
+
+    // Support now works 09:00-11:00 only: 2 h on Monday, 2 h on Tuesday.
+    let short_days = CalendarInput {
+        name: "Support hours".into(),
+        config: CalendarConfig {
+            time_zone: "UTC".into(),
+            hours: WeeklyHours::office(time(9, 0, 0, 0), time(11, 0, 0, 0)),
+            holidays: vec![],
+        },
+    };
+    store
+        .update_calendar(cal.id, short_days, p.admin.id, t(2))
+        .await
+        .unwrap();
+    let pass = store.project_sla("node-a", t(3)).await.unwrap();
+    assert!(pass.tickets >= 1);
+    assert_eq!(
+        store
+            .get_ticket(ticket.id)
+            .await
+            .unwrap()
+            .sla
+            .unwrap()
+            .due_at,
+        Some(t(24 * 60 + 120)),
+        "Tuesday 11:00"
+    );
+}
+
+async fn sla_compliance_counts_met_breached_and_in_progress(db: &TestDb) {
+    use opsdesk_store::sla_report::ComplianceGrouping;
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = store
+        .create_calendar(always("24x7"), p.admin.id, t(0))
+        .await
+        .unwrap();
+    store
+        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
+        .await
+        .unwrap();
+    let high = |title: &str| NewTicket {
+        impact: Impact::High,
+        urgency: Urgency::High,
+        ..incident(title, &p.requester)
+    };
+    let met = create(store, high("Met"), t(0)).await;
+    step(store, met.id, resolve(), t(60), &p.agent)
+        .await
+        .unwrap();
+    create(store, high("Breached"), t(0)).await;
+    create(store, incident("Running", &p.requester), t(600)).await;
+    // Opened outside the period: not counted.
+    create(store, incident("Too late", &p.requester), t(5000)).await;
+
+    let report = store
+        .sla_compliance(t(0), t(1000), ComplianceGrouping::Priority, t(700))
+        .await
+        .unwrap();
+    assert_eq!(report.tickets, 3);
+    let rows: Vec<_> = report
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                r.met,
+                r.breached,
+                r.in_progress,
+                r.compliance_percent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("P1", 1, 1, 0, Some(50.0)), ("P3", 0, 0, 1, None)]
+    );
+    let by_policy = store
+        .sla_compliance(t(0), t(1000), ComplianceGrouping::Policy, t(700))
+        .await
+        .unwrap();
+    assert_eq!(by_policy.rows.len(), 1);
+    assert_eq!(by_policy.rows[0].label, "Incidents");
+    assert_eq!(
+        (
+            by_policy.rows[0].met,
+            by_policy.rows[0].breached,
+            by_policy.rows[0].in_progress
+        ),
+        (1, 1, 1)
+    );
+    expect_invalid(
+        store
+            .sla_compliance(t(10), t(10), ComplianceGrouping::Team, t(700))
+            .await,
+        "to",
     );
 }
