@@ -51,6 +51,8 @@ pub enum Permission {
     ManageAllTokens,
     /// Read the audit log and verify the chain.
     ReadAudit,
+    /// Read service reports across all tickets (SLA compliance, KPIs).
+    ReadReports,
 }
 
 impl Permission {
@@ -60,7 +62,8 @@ impl Permission {
             Permission::WorkAllTickets
             | Permission::InternalNotes
             | Permission::OverridePriority
-            | Permission::ReadDirectory => Role::Agent,
+            | Permission::ReadDirectory
+            | Permission::ReadReports => Role::Agent,
             Permission::ManageTeamsAndServices | Permission::ReadAudit => Role::Manager,
             Permission::ManageUsers | Permission::ManageAllTokens => Role::Admin,
         }
@@ -121,6 +124,7 @@ mod tests {
             (ReadDirectory, false, true, true, true),
             (ManageTeamsAndServices, false, false, true, true),
             (ReadAudit, false, false, true, true),
+            (ReadReports, false, true, true, true),
             (ManageUsers, false, false, false, true),
             (ManageAllTokens, false, false, false, true),
         ];

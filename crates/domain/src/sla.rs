@@ -21,7 +21,9 @@ use jiff::SignedDuration;
 
 use crate::{FieldError, Priority, ServiceId, TicketKind, TicketState};
 
-pub use announce::{DueAnnouncements, TicketSlaSummary, due_announcements, next_announcement, summarize};
+pub use announce::{
+    DueAnnouncements, TicketSlaSummary, due_announcements, next_announcement, summarize,
+};
 pub use clock::{ClockError, ClockEvent, ClockEventKind, ClockState, ClockStatus, evaluate};
 
 /// Id of an SLA policy. Local to this module until the store needs it

@@ -75,7 +75,13 @@ fn simulate(target: &SlaTarget, events: &[ClockEvent], horizon: Timestamp) -> An
         )
         // A breach needs the clock to run past its due instant: look again
         // a second later, as the real worker's next pass would.
-        .map(|t| if t <= now { now + SignedDuration::from_secs(1) } else { t });
+        .map(|t| {
+            if t <= now {
+                now + SignedDuration::from_secs(1)
+            } else {
+                t
+            }
+        });
         let Some(next) = [next_change, wake].into_iter().flatten().min() else {
             break;
         };

@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub max_failed_logins: Option<i64>,
     pub lockout_minutes: Option<i64>,
     pub worker_interval_seconds: Option<u64>,
+    /// How often SLA warnings and breaches are looked for (milliseconds).
+    pub sla_interval_ms: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub log_format: Option<String>,
     /// SQLite durability: "full" (default) or "normal".

@@ -268,6 +268,7 @@ async fn serve(
         max_failed_logins: file.max_failed_logins.unwrap_or(5),
         lockout: SignedDuration::from_mins(file.lockout_minutes.unwrap_or(15)),
         worker_interval: std::time::Duration::from_secs(file.worker_interval_seconds.unwrap_or(30)),
+        sla_interval: std::time::Duration::from_millis(file.sla_interval_ms.unwrap_or(1000).max(50)),
         secure_cookies: file.secure_cookies.unwrap_or(false),
     };
     let listener = tokio::net::TcpListener::bind(&listen)

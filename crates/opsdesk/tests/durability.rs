@@ -68,6 +68,52 @@ fn acknowledged_tickets_survive_kill_9_and_overdue_timers_fire_on_start() {
         id
     });
 
+    // A problem under a 6 s SLA: it warns at 4.5 s and breaches at 6 s,
+    // both while the server is down.
+    let (problem_id, problem_created) = rt.block_on(async {
+        let day = json!([{"start": "00:00", "end": "24:00"}]);
+        let r = post(
+            &client,
+            &url,
+            &token,
+            "/api/v1/calendars",
+            json!({"name": "24x7", "time_zone": "UTC", "hours": {
+            "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+            "friday": day, "saturday": day, "sunday": day}}),
+        )
+        .await
+        .expect("calendar");
+        assert_eq!(r.status(), 201);
+        let cal: Value = r.json().await.expect("calendar");
+        let r = post(
+            &client,
+            &url,
+            &token,
+            "/api/v1/sla-policies",
+            json!({"name": "Problems", "matcher": {"kinds": ["problem"]},
+            "targets": [{"metric": "resolution", "target": "PT6S", "calendar_id": cal["id"]}]}),
+        )
+        .await
+        .expect("policy");
+        assert_eq!(r.status(), 201);
+        let r = post(
+            &client,
+            &url,
+            &token,
+            "/api/v1/tickets",
+            json!({"kind": "problem", "title": "Builds fail at random"}),
+        )
+        .await
+        .expect("problem");
+        let t: Value = r.json().await.expect("problem");
+        let created: jiff::Timestamp = t["created_at"]
+            .as_str()
+            .expect("created_at")
+            .parse()
+            .expect("time");
+        (t["id"].as_i64().expect("id"), created)
+    });
+
     // Eight writers create tickets as fast as they can; the server is killed
     // while requests are in flight.
     let stop = Arc::new(AtomicBool::new(false));
@@ -109,6 +155,12 @@ fn acknowledged_tickets_survive_kill_9_and_overdue_timers_fire_on_start() {
         acknowledged.len()
     );
 
+    // Stay down until the SLA warning and breach have fallen due.
+    let due = problem_created + jiff::SignedDuration::from_millis(6500);
+    if let Ok(wait) = jiff::Timestamp::now().duration_until(due).try_into() {
+        std::thread::sleep(wait);
+    }
+
     // Restart on the same database with a reopen window of zero: the
     // resolved incident's close fell due while the server was down.
     let config = data.0.join("opsdesk.toml");
@@ -146,6 +198,39 @@ fn acknowledged_tickets_survive_kill_9_and_overdue_timers_fire_on_start() {
         assert_eq!(
             closed["closed_at"], closed["resolved_at"],
             "closed at its true instant (window 0)"
+        );
+
+        // The SLA warning and breach that fell due while the server was
+        // down are announced on start, once each, at their true instants.
+        let path = format!("/api/v1/tickets/{problem_id}/timeline");
+        let mut announced = Vec::new();
+        for _ in 0..50 {
+            let timeline = get(&client, &url, &token, &path).await;
+            announced = timeline
+                .as_array()
+                .expect("timeline")
+                .iter()
+                .filter(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("sla.")))
+                .map(|e| {
+                    (
+                        e["kind"].as_str().unwrap_or_default().to_string(),
+                        e["at"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>();
+            if announced.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let at = |ms: i64| (problem_created + jiff::SignedDuration::from_millis(ms)).to_string();
+        assert_eq!(
+            announced,
+            vec![
+                ("sla.warning".to_string(), at(4500)),
+                ("sla.breached".to_string(), at(6000)),
+            ],
+            "announced once each, stamped with when they fell due"
         );
     });
     run(server_admin(&server, &["audit", "verify"]), None).ok();

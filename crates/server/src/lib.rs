@@ -37,6 +37,9 @@ pub struct ServerConfig {
     pub lockout: SignedDuration,
     /// How often the timer worker looks for due work.
     pub worker_interval: std::time::Duration,
+    /// How often the SLA worker follows the event log and fires due SLA
+    /// warnings and breaches (they fire at most this late).
+    pub sla_interval: std::time::Duration,
     /// Set the `Secure` flag on cookies (when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -49,6 +52,7 @@ impl Default for ServerConfig {
             max_failed_logins: 5,
             lockout: SignedDuration::from_mins(15),
             worker_interval: std::time::Duration::from_secs(30),
+            sla_interval: std::time::Duration::from_secs(1),
             secure_cookies: false,
         }
     }
@@ -84,12 +88,14 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     routes::system::install_metrics();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(workers::run(state.clone(), stop_rx));
+    let worker = tokio::spawn(workers::run(state.clone(), stop_rx.clone()));
+    let sla_worker = tokio::spawn(workers::run_sla(state.clone(), stop_rx));
     let app = router(state);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    let _ = sla_worker.await;
     result
 }

@@ -21,7 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         audit::verify, audit::events,
         sla::list_calendars, sla::show_calendar, sla::create_calendar, sla::update_calendar,
         sla::list_policies, sla::show_policy, sla::create_policy, sla::update_policy,
-        sla::ticket_sla,
+        sla::ticket_sla, sla::compliance_report,
     ),
     security(("bearer" = [])),
     modifiers(&BearerAuth),

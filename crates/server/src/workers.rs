@@ -48,3 +48,56 @@ pub async fn tick(state: &AppState) -> Result<u64, opsdesk_store::StoreError> {
     }
     Ok(total)
 }
+
+/// Tickets whose due SLA timers one pass claims at a time.
+const SLA_TIMERS_PER_CLAIM: i64 = 200;
+
+/// The SLA worker: follows the event log into the SLA projection and fires
+/// warnings and breaches as they fall due. Its first pass after a start
+/// catches up on everything that happened (or fell due) while no node ran.
+pub async fn run_sla(state: AppState, mut stop: watch::Receiver<bool>) {
+    let node = node_name();
+    loop {
+        if let Err(e) = sla_tick(&state, &node).await {
+            tracing::warn!(error = %e, "SLA worker pass failed; retrying next interval");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(state.config.sla_interval) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One SLA pass on behalf of `node`: project new events, then fire every
+/// timer that is due.
+pub async fn sla_tick(
+    state: &AppState,
+    node: &str,
+) -> Result<opsdesk_store::sla_clocks::SlaPass, opsdesk_store::StoreError> {
+    let mut pass = state.store.project_sla(node, Timestamp::now()).await?;
+    loop {
+        let fired = state
+            .store
+            .fire_due_sla(node, Timestamp::now(), SLA_TIMERS_PER_CLAIM)
+            .await?;
+        pass += fired;
+        if fired.tickets < SLA_TIMERS_PER_CLAIM as u64 {
+            break;
+        }
+    }
+    if pass.announced > 0 {
+        tracing::info!(
+            announced = pass.announced,
+            "announced SLA warnings and breaches"
+        );
+        metrics::counter!("opsdesk_sla_announcements_total").increment(pass.announced);
+    }
+    Ok(pass)
+}
+
+/// A name for this process among the nodes sharing the database: host and
+/// a random suffix, so a restarted node never inherits its old leases.
+fn node_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_string());
+    format!("{host}-{:08x}", rand::random::<u32>())
+}

@@ -316,6 +316,11 @@ impl Store {
                 }
             }
             let rules = self.sla_rules().await?;
+            if rules.policies.is_empty() && !rules_changed {
+                // Nothing is covered, and the projection already says so
+                // (the last policy change recomputed everything).
+                touched.clear();
+            }
             let step = if rules_changed {
                 self.recompute_all_open(&rules, now, Some((owner, position, until)))
                     .await?

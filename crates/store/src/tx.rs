@@ -286,7 +286,9 @@ impl Store {
             }],
             sent: false,
             actor,
-            now,
+            // Stored times have microsecond precision; what a write returns
+            // must read back identical.
+            now: Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now),
         })
     }
 }

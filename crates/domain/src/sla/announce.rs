@@ -87,7 +87,10 @@ pub struct TicketSlaSummary {
 /// Sums up a ticket's clocks: breached over running over paused over met
 /// over not started; `None` when no policy covers the ticket.
 pub fn summarize(clocks: &[ClockStatus]) -> Option<TicketSlaSummary> {
-    let status = clocks.iter().map(|c| c.state).max_by_key(|s| pressure(*s))?;
+    let status = clocks
+        .iter()
+        .map(|c| c.state)
+        .max_by_key(|s| pressure(*s))?;
     let due_at = clocks.iter().filter_map(|c| c.due_at).min();
     Some(TicketSlaSummary { status, due_at })
 }

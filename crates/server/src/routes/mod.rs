@@ -47,6 +47,7 @@ pub fn api() -> Router<AppState> {
         )
         .route("/api/v1/tickets/{ticket}/merge", post(tickets::merge))
         .route("/api/v1/tickets/{ticket}/sla", get(sla::ticket_sla))
+        .route("/api/v1/reports/sla", get(sla::compliance_report))
         .route("/api/v1/queues/counts", get(tickets::counts))
         .route(
             "/api/v1/users",

@@ -2,20 +2,22 @@
 //! rules are in the domain, validation and storage in `opsdesk_store::sla`.
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Auth};
 use crate::routes::tickets::visible_ticket;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::Permission;
 use opsdesk_domain::calendar::{CalendarConfig, Holiday, WeeklyHours};
 use opsdesk_domain::sla::{PolicyMatcher, SlaTarget};
 use opsdesk_store::sla::{
     Calendar, CalendarInput, SlaPolicyInput, SlaPolicyRecord, TicketSlaStatus,
 };
+use opsdesk_store::sla_report::{ComplianceGrouping, ComplianceReport};
 use serde::Deserialize;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -181,5 +183,68 @@ pub async fn ticket_sla(
     let ticket = visible_ticket(&state, &auth, &reference).await?;
     Ok(Json(
         state.store.ticket_sla(ticket.id, Timestamp::now()).await?,
+    ))
+}
+
+/// The longest period a compliance report may span.
+const REPORT_PERIOD_MAX_DAYS: i64 = 731;
+
+/// SLA compliance of the tickets opened in `[from, to)`, grouped by policy,
+/// team, service or priority, replayed from the event log.
+#[utoipa::path(get, path = "/api/v1/reports/sla", tag = "sla",
+    params(
+        ("from" = String, Query, description = "RFC 3339; tickets opened at or after"),
+        ("to" = Option<String>, Query, description = "RFC 3339; tickets opened before (default now)"),
+        ("group_by" = Option<String>, Query, description = "policy (default), team, service or priority"),
+    ),
+    responses((status = 200, body = ComplianceReport)))]
+pub async fn compliance_report(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ComplianceReport>> {
+    auth.require(Permission::ReadReports, "read SLA reports")?;
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !["from", "to", "group_by"].contains(&k.as_str()))
+    {
+        return Err(ApiError::field(
+            unknown.clone(),
+            "is not a report parameter; use from, to and group_by",
+        ));
+    }
+    let now = Timestamp::now();
+    let time = |field: &str| -> ApiResult<Option<Timestamp>> {
+        params
+            .get(field)
+            .map(|v| {
+                v.parse::<Timestamp>().map_err(|_| {
+                    ApiError::field(
+                        field,
+                        format!("'{v}' is not an RFC 3339 time such as 2026-01-31T09:00:00Z"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let from = time("from")?.ok_or_else(|| ApiError::field("from", "is required"))?;
+    let to = time("to")?.unwrap_or(now);
+    if to <= from {
+        return Err(ApiError::field("to", "must be after from"));
+    }
+    if to.duration_since(from) > SignedDuration::from_hours(24 * REPORT_PERIOD_MAX_DAYS) {
+        return Err(ApiError::field(
+            "to",
+            format!("the period may span at most {REPORT_PERIOD_MAX_DAYS} days"),
+        ));
+    }
+    let group_by = match params.get("group_by") {
+        None => ComplianceGrouping::Policy,
+        Some(g) => ComplianceGrouping::parse(g).ok_or_else(|| {
+            ApiError::field("group_by", "must be policy, team, service or priority")
+        })?,
+    };
+    Ok(Json(
+        state.store.sla_compliance(from, to, group_by, now).await?,
     ))
 }

@@ -6,7 +6,7 @@ use crate::extract::{ApiJson, Auth, idempotency_key};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::transition::allowed;
 use opsdesk_domain::{
     Impact, LinkKind, Permission, Priority, ServiceId, TeamId, TicketId, TicketKind, TicketState,
@@ -584,6 +584,7 @@ pub async fn counts(State(state): State<AppState>, auth: Auth) -> ApiResult<Json
 
 /// The list filters, all optional. Lists are comma-separated.
 const LIST_PARAMS: &[&str] = &[
+    "breaching_within",
     "kind",
     "state",
     "open",
@@ -615,6 +616,31 @@ fn parse_int(field: &str, value: &str) -> ApiResult<i64> {
     value
         .parse()
         .map_err(|_| ApiError::field(field, format!("'{value}' is not a whole number")))
+}
+
+/// The longest look-ahead `breaching_within` accepts.
+const BREACHING_WITHIN_MAX: SignedDuration = SignedDuration::from_hours(24 * 366);
+
+/// A duration as whole seconds (`3600`) or ISO 8601 (`PT1H`), as the API
+/// takes durations everywhere; between zero and `max`.
+pub fn parse_duration(field: &str, value: &str, max: SignedDuration) -> ApiResult<SignedDuration> {
+    let parsed = match value.parse::<i64>() {
+        Ok(seconds) => Some(SignedDuration::from_secs(seconds)),
+        Err(_) => value.parse::<SignedDuration>().ok(),
+    };
+    let d = parsed.ok_or_else(|| {
+        ApiError::field(
+            field,
+            format!("'{value}' is not a duration; give seconds (3600) or ISO 8601 (PT1H)"),
+        )
+    })?;
+    if d.is_negative() || d > max {
+        return Err(ApiError::field(
+            field,
+            format!("must be between 0 and {} seconds", max.as_secs()),
+        ));
+    }
+    Ok(d)
 }
 
 fn parse_time(field: &str, value: &str) -> ApiResult<Timestamp> {
@@ -677,6 +703,12 @@ pub fn parse_query(auth: &Auth, params: &HashMap<String, String>) -> ApiResult<T
             "requester_id" => q.requester_id = Some(UserId(parse_int("requester_id", v)?)),
             "service_id" => q.service_id = Some(ServiceId(parse_int("service_id", v)?)),
             "tag" => q.tag = Some(v.to_string()),
+            "breaching_within" => {
+                let within = parse_duration("breaching_within", v, BREACHING_WITHIN_MAX)?;
+                q.sla_due_before = Some(Timestamp::now().checked_add(within).map_err(|_| {
+                    ApiError::field("breaching_within", "reaches past the end of time")
+                })?);
+            }
             "created_after" => q.created_after = Some(parse_time("created_after", v)?),
             "created_before" => q.created_before = Some(parse_time("created_before", v)?),
             "updated_after" => q.updated_after = Some(parse_time("updated_after", v)?),
@@ -724,7 +756,8 @@ pub fn parse_query(auth: &Auth, params: &HashMap<String, String>) -> ApiResult<T
         ("created_after" = Option<String>, Query), ("created_before" = Option<String>, Query),
         ("updated_after" = Option<String>, Query), ("updated_before" = Option<String>, Query),
         ("q" = Option<String>, Query, description = "Full-text search over title and description"),
-        ("sort" = Option<String>, Query, description = "created_at, updated_at or priority; '-' prefix for descending (default -created_at)"),
+        ("breaching_within" = Option<String>, Query, description = "Only tickets whose earliest running SLA clock is due within this duration (seconds or ISO 8601, e.g. PT1H); overdue ones included"),
+        ("sort" = Option<String>, Query, description = "created_at, updated_at, priority or sla_due (time to breach; lists tickets with a running SLA clock); '-' prefix for descending (default -created_at)"),
         ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query, description = "1..200, default 50"),
     ),
     responses((status = 200, body = Page<Ticket>)))]

@@ -27,6 +27,7 @@ const PROTECTED: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/tickets/{ticket}/links/{target}"),
     ("POST", "/api/v1/tickets/{ticket}/merge"),
     ("GET", "/api/v1/tickets/{ticket}/sla"),
+    ("GET", "/api/v1/reports/sla"),
     ("GET", "/api/v1/queues/counts"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
@@ -233,6 +234,12 @@ async fn requesters_are_refused_desk_work(s: &TestServer) {
     );
 
     let cases: Vec<(&str, &str, String, Option<Value>)> = vec![
+        (
+            "read SLA reports",
+            "GET",
+            "/api/v1/reports/sla?from=2026-01-01T00:00:00Z".into(),
+            None,
+        ),
         ("list users", "GET", "/api/v1/users".into(), None),
         (
             "look up another user",
@@ -723,6 +730,9 @@ async fn agents_work_any_ticket(s: &TestServer) {
     let path = format!("/api/v1/tickets/{}", t["id"]);
     let other = s.incident(&s.requester2, "Printer smoking").await;
     s.get(&path, &s.agent).await.expect(200);
+    s.get("/api/v1/reports/sla?from=2026-01-01T00:00:00Z", &s.agent)
+        .await
+        .expect(200);
     s.get(
         &format!("/api/v1/tickets/{}", t["number"].as_str().unwrap()),
         &s.agent,

@@ -261,7 +261,252 @@ async fn only_managers_configure_slas(s: &TestServer) {
     );
 }
 
+/// Polls `path` until `done` holds, for at most `limit`.
+async fn eventually(
+    s: &TestServer,
+    path: &str,
+    limit: std::time::Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let body = s.get(path, &s.agent).await.expect(200).json.clone();
+        if done(&body) {
+            return body;
+        }
+        assert!(start.elapsed() < limit, "{path} never got there: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+fn sla_events(timeline: &Value) -> Vec<Value> {
+    timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("sla.")))
+        .cloned()
+        .collect()
+}
+
+fn instant(v: &Value) -> jiff::Timestamp {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+async fn the_worker_announces_warning_and_breach_within_seconds_once(s: &TestServer) {
+    let cal = s
+        .post("/api/v1/calendars", &s.manager, always("24x7"))
+        .await
+        .expect(201)
+        .json
+        .clone();
+    // 4 s to resolve, warning at 75 % = 3 s.
+    s.post(
+        "/api/v1/sla-policies",
+        &s.manager,
+        policy("Fast incidents", "PT4S", &cal["id"]),
+    )
+    .await
+    .expect(201);
+    let ticket = s.incident(&s.requester, "Checkout is down").await;
+    let created = instant(&ticket["created_at"]);
+    let timeline = format!("/api/v1/tickets/{}/timeline", ticket["id"]);
+    let limit = std::time::Duration::from_secs(4 + 5 + 2);
+    let seen = eventually(s, &timeline, limit, |t| sla_events(t).len() == 2).await;
+    let noticed = jiff::Timestamp::now();
+    let events = sla_events(&seen);
+    assert_eq!(events[0]["kind"], "sla.warning");
+    assert_eq!(events[1]["kind"], "sla.breached");
+    let breached_at = instant(&events[1]["data"]["breached_at"]);
+    assert_eq!(breached_at, created + jiff::SignedDuration::from_secs(4));
+    assert_eq!(
+        instant(&events[1]["at"]),
+        breached_at,
+        "stamped with the true instant"
+    );
+    assert_eq!(
+        instant(&events[0]["data"]["warning_at"]),
+        created + jiff::SignedDuration::from_secs(3)
+    );
+    assert_eq!(events[1]["data"]["metric"], "resolution");
+    assert_eq!(events[1]["data"]["policy"], "Fast incidents");
+    assert!(
+        noticed.duration_since(breached_at) < jiff::SignedDuration::from_secs(5),
+        "announced within 5 s of the breach"
+    );
+    // The list shows the breach; later passes announce nothing again.
+    let path = format!("/api/v1/tickets/{}", ticket["id"]);
+    let shown = eventually(s, &path, limit, |t| t["sla"]["status"] == "breached").await;
+    assert_eq!(instant(&shown["sla"]["due_at"]), breached_at);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let again = s.get(&timeline, &s.agent).await.expect(200).json.clone();
+    assert_eq!(sla_events(&again).len(), 2);
+}
+
+async fn queues_filter_and_sort_by_time_to_breach(s: &TestServer) {
+    let cal = s
+        .post("/api/v1/calendars", &s.manager, always("24x7"))
+        .await
+        .expect(201)
+        .json
+        .clone();
+    s.post(
+        "/api/v1/sla-policies",
+        &s.manager,
+        policy("Incidents", "PT1H", &cal["id"]),
+    )
+    .await
+    .expect(201);
+    s.post(
+        "/api/v1/sla-policies",
+        &s.manager,
+        json!({"name": "Requests", "order": 2, "matcher": {"kinds": ["service_request"]},
+               "targets": [{"metric": "resolution", "target": "PT48H", "calendar_id": cal["id"]}]}),
+    )
+    .await
+    .expect(201);
+    let request = s
+        .create_ticket(
+            &s.requester,
+            json!({"kind": "service_request", "title": "New laptop"}),
+        )
+        .await;
+    let incident = s.incident(&s.requester, "VPN is down").await;
+    let problem = s
+        .create_ticket(
+            &s.agent,
+            json!({"kind": "problem", "title": "Flaky VPN, no SLA"}),
+        )
+        .await;
+    let path = format!("/api/v1/tickets/{}", request["id"]);
+    let limit = std::time::Duration::from_secs(10);
+    eventually(s, &path, limit, |t| t["sla"]["status"] == "running").await;
+    let path = format!("/api/v1/tickets/{}", incident["id"]);
+    eventually(s, &path, limit, |t| t["sla"]["status"] == "running").await;
+
+    let numbers = |page: &Value| -> Vec<Value> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["number"].clone())
+            .collect()
+    };
+    let by_due = s
+        .get("/api/v1/tickets?sort=sla_due", &s.agent)
+        .await
+        .expect(200)
+        .json
+        .clone();
+    assert_eq!(
+        numbers(&by_due),
+        vec![incident["number"].clone(), request["number"].clone()]
+    );
+    let soon = s
+        .get(
+            "/api/v1/tickets?breaching_within=PT2H&sort=sla_due",
+            &s.agent,
+        )
+        .await
+        .expect(200)
+        .json
+        .clone();
+    assert_eq!(numbers(&soon), vec![incident["number"].clone()]);
+    let soon_in_seconds = s
+        .get("/api/v1/tickets?breaching_within=7200", &s.agent)
+        .await
+        .expect(200)
+        .json
+        .clone();
+    assert_eq!(numbers(&soon_in_seconds), vec![incident["number"].clone()]);
+    let all = s
+        .get("/api/v1/tickets", &s.agent)
+        .await
+        .expect(200)
+        .json
+        .clone();
+    let uncovered = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["number"] == problem["number"])
+        .unwrap();
+    assert_eq!(uncovered["sla"], Value::Null);
+
+    for (query, field) in [
+        ("breaching_within=soon", "breaching_within"),
+        ("breaching_within=-5", "breaching_within"),
+        ("breaching_within=99999999", "breaching_within"),
+        ("sort=sla", "sort"),
+    ] {
+        let r = s.get(&format!("/api/v1/tickets?{query}"), &s.agent).await;
+        r.expect_problem(422);
+        assert_eq!(r.json["errors"][0]["field"], field, "{query}: {}", r.json);
+    }
+}
+
+async fn compliance_reports_count_met_and_breached_clocks(s: &TestServer) {
+    let cal = s
+        .post("/api/v1/calendars", &s.manager, always("24x7"))
+        .await
+        .expect(201)
+        .json
+        .clone();
+    s.post(
+        "/api/v1/sla-policies",
+        &s.manager,
+        policy("Incidents", "PT4H", &cal["id"]),
+    )
+    .await
+    .expect(201);
+    let from = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1);
+    let met = s.incident(&s.requester, "Resolved quickly").await;
+    s.step(&s.agent, &met, json!({"action": "acknowledge"}))
+        .await;
+    s.step(
+        &s.agent,
+        &met,
+        json!({"action": "resolve", "resolution_code": "fixed", "resolution_note": "done"}),
+    )
+    .await;
+    s.incident(&s.requester, "Still open").await;
+    let path = format!("/api/v1/reports/sla?from={from}&group_by=policy");
+    let report = s.get(&path, &s.manager).await.expect(200).json.clone();
+    assert_eq!(report["tickets"], 2);
+    assert_eq!(report["group_by"], "policy");
+    let row = &report["rows"][0];
+    assert_eq!(row["label"], "Incidents");
+    assert_eq!(
+        (
+            row["met"].clone(),
+            row["breached"].clone(),
+            row["in_progress"].clone()
+        ),
+        (json!(1), json!(0), json!(1))
+    );
+    assert_eq!(row["compliance_percent"], 100.0);
+
+    for (query, field) in [
+        ("", "from"),
+        ("from=yesterday", "from"),
+        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to"),
+        ("from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to"),
+        ("from=2026-01-01T00:00:00Z&group_by=colour", "group_by"),
+        ("from=2026-01-01T00:00:00Z&format=csv", "format"),
+    ] {
+        let r = s
+            .get(&format!("/api/v1/reports/sla?{query}"), &s.manager)
+            .await;
+        r.expect_problem(422);
+        assert_eq!(r.json["errors"][0]["field"], field, "{query}: {}", r.json);
+    }
+    s.get(&path, &s.requester).await.expect_problem(403);
+}
+
 server_tests!(
+    the_worker_announces_warning_and_breach_within_seconds_once,
+    queues_filter_and_sort_by_time_to_breach,
+    compliance_reports_count_met_and_breached_clocks,
     calendars_and_policies_are_managed_by_managers_and_read_by_agents,
     bad_calendars_and_policies_are_422_naming_the_field,
     a_tickets_sla_status_is_served_to_whoever_sees_the_ticket,
