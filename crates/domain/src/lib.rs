@@ -8,6 +8,7 @@
 #[macro_use]
 mod names;
 
+pub mod alerts;
 pub mod assignment;
 pub mod audit;
 pub mod calendar;
