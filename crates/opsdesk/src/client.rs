@@ -8,6 +8,7 @@
 
 mod api;
 mod render;
+mod sla;
 
 use anyhow::Context;
 use api::{Api, Reply, ServerProblem, UsageError, usage};
@@ -268,7 +269,12 @@ pub struct ListArgs {
     updated_after: Option<String>,
     #[arg(long, value_name = "TIME")]
     updated_before: Option<String>,
-    /// created_at, updated_at or priority; prefix `-` for descending.
+    /// Only tickets whose SLA is due within this long (overdue included),
+    /// e.g. 1h, 30m, 2d, 3600 or PT1H.
+    #[arg(long, value_name = "DURATION", value_parser = sla::duration_arg)]
+    breaching_within: Option<String>,
+    /// created_at, updated_at, priority or sla_due (time to breach);
+    /// prefix `-` for descending.
     #[arg(long, allow_hyphen_values = true)]
     sort: Option<String>,
     /// Page size (1 to 200).
@@ -398,11 +404,38 @@ pub struct LinkArgs {
     target: String,
 }
 
-pub async fn run(conn: Connection, command: TicketCommand) -> anyhow::Result<ExitCode> {
+/// Service reports.
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// SLA compliance of the tickets opened in a period: clocks met,
+    /// breached and in progress per policy, team, service or priority.
+    Sla {
+        /// Start of the period (RFC 3339), e.g. 2026-11-01T00:00:00Z.
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        /// End of the period (RFC 3339); now when left out.
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// What to group by.
+        #[arg(long, default_value = "policy", value_parser = ["policy", "team", "service", "priority"])]
+        by: String,
+    },
+}
+
+/// What a client command works on.
+pub enum ClientCommand {
+    Ticket(TicketCommand),
+    Report(ReportCommand),
+}
+
+pub async fn run(conn: Connection, command: ClientCommand) -> anyhow::Result<ExitCode> {
     let json = conn.json;
     let result = async {
         let mut api = Api::new(&conn.server, conn.token.as_deref())?;
-        execute(&mut api, json, command).await
+        match command {
+            ClientCommand::Ticket(command) => execute(&mut api, json, command).await,
+            ClientCommand::Report(command) => report(&mut api, json, command).await,
+        }
     }
     .await;
     match result {
@@ -470,6 +503,24 @@ fn report_problem(problem: &ServerProblem, json: bool) {
             err,
             "hint: check --token / OPSDESK_TOKEN (create one with `opsdesk admin create-token USERNAME`)"
         );
+    }
+}
+
+async fn report(api: &mut Api, json: bool, command: ReportCommand) -> anyhow::Result<()> {
+    match command {
+        ReportCommand::Sla { from, to, by } => {
+            let mut query = vec![("from", from), ("group_by", by)];
+            if let Some(to) = to {
+                query.push(("to", to));
+            }
+            let reply = api.get(&["api", "v1", "reports", "sla"], &query).await?;
+            if json {
+                outln!("{}", pretty(&reply.raw));
+            } else {
+                emit(&sla::report_table(&reply.value))?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -674,6 +725,7 @@ async fn list(api: &mut Api, json: bool, a: ListArgs) -> anyhow::Result<()> {
     add("created_before", a.created_before);
     add("updated_after", a.updated_after);
     add("updated_before", a.updated_before);
+    add("breaching_within", a.breaching_within);
     add("sort", a.sort);
     add("limit", a.limit.map(|l| l.to_string()));
 
@@ -728,6 +780,7 @@ async fn list(api: &mut Api, json: bool, a: ListArgs) -> anyhow::Result<()> {
         outln!("No tickets match.");
     } else {
         let mut rows = Vec::with_capacity(items.len());
+        let now = jiff::Timestamp::now();
         for t in &items {
             let assignee = match t.get("assignee_id").and_then(Value::as_i64) {
                 Some(id) => api.user_name(id).await,
@@ -740,12 +793,13 @@ async fn list(api: &mut Api, json: bool, a: ListArgs) -> anyhow::Result<()> {
                 text(t, "priority"),
                 text(t, "title"),
                 assignee,
+                sla::summary_cell(t, now),
                 time(t.get("updated_at").unwrap_or(&Value::Null)),
             ]);
         }
         emit(&table(
             &[
-                "NUMBER", "KIND", "STATE", "PRI", "TITLE", "ASSIGNEE", "UPDATED",
+                "NUMBER", "KIND", "STATE", "PRI", "TITLE", "ASSIGNEE", "SLA", "UPDATED",
             ],
             &rows,
             Some(4),
@@ -779,8 +833,10 @@ async fn show(api: &mut Api, json: bool, reference: &str) -> anyhow::Result<()> 
     let links = api
         .get(&["api", "v1", "tickets", &id, "links"], &[])
         .await?;
+    let clocks = api.get(&["api", "v1", "tickets", &id, "sla"], &[]).await?;
     if json {
-        // The ticket as the API returns it, plus its comments and links.
+        // The ticket as the API returns it, plus its comments, links and
+        // SLA clocks.
         let raw = ticket.raw.trim_end();
         let combined = match raw.strip_suffix('}') {
             Some(head) if ticket.value.is_object() => {
@@ -790,9 +846,10 @@ async fn show(api: &mut Api, json: bool, reference: &str) -> anyhow::Result<()> 
                     ","
                 };
                 format!(
-                    "{head}{sep}\"comments\":{},\"links\":{}}}",
+                    "{head}{sep}\"comments\":{},\"links\":{},\"sla_clocks\":{}}}",
                     comments.raw.trim(),
-                    links.raw.trim()
+                    links.raw.trim(),
+                    clocks.raw.trim()
                 )
             }
             _ => raw.to_string(),
@@ -888,6 +945,13 @@ async fn show(api: &mut Api, json: bool, reference: &str) -> anyhow::Result<()> 
     if !description.trim().is_empty() && description != "-" {
         out.push_str("\nDescription:\n");
         for line in description.lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    let clock_lines = sla::clock_lines(&clocks.value, jiff::Timestamp::now());
+    if !clock_lines.is_empty() {
+        out.push_str("\nSLA:\n");
+        for line in clock_lines {
             out.push_str(&format!("  {line}\n"));
         }
     }

@@ -82,6 +82,13 @@ enum Command {
         #[command(subcommand)]
         command: client::TicketCommand,
     },
+    /// Service reports from a running server.
+    Report {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::ReportCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -200,7 +207,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             store.backup(&path).await?;
             println!("backup written to {path}");
         }
-        Command::Ticket { conn, command } => return client::run(conn, command).await,
+        Command::Ticket { conn, command } => {
+            return client::run(conn, client::ClientCommand::Ticket(command)).await;
+        }
+        Command::Report { conn, command } => {
+            return client::run(conn, client::ClientCommand::Report(command)).await;
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -268,7 +280,9 @@ async fn serve(
         max_failed_logins: file.max_failed_logins.unwrap_or(5),
         lockout: SignedDuration::from_mins(file.lockout_minutes.unwrap_or(15)),
         worker_interval: std::time::Duration::from_secs(file.worker_interval_seconds.unwrap_or(30)),
-        sla_interval: std::time::Duration::from_millis(file.sla_interval_ms.unwrap_or(1000).max(50)),
+        sla_interval: std::time::Duration::from_millis(
+            file.sla_interval_ms.unwrap_or(1000).max(50),
+        ),
         secure_cookies: file.secure_cookies.unwrap_or(false),
     };
     let listener = tokio::net::TcpListener::bind(&listen)

@@ -512,3 +512,101 @@ fn database_commands() {
         out.stderr
     );
 }
+
+/// POSTs JSON with the server's admin token (for setup the CLI has no
+/// command for yet).
+fn post_json(server: &Server, path: &str, body: Value) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", server.url))
+            .bearer_auth(&server.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        assert!(r.status().is_success(), "POST {path}: {}", r.status());
+        r.json().await.expect("JSON")
+    })
+}
+
+#[test]
+fn sla_clocks_in_lists_show_and_reports() {
+    let server = Server::start();
+    let day = serde_json::json!([{"start": "00:00", "end": "24:00"}]);
+    let cal = post_json(
+        &server,
+        "/api/v1/calendars",
+        serde_json::json!({"name": "24x7", "time_zone": "UTC", "hours": {
+            "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+            "friday": day, "saturday": day, "sunday": day}}),
+    );
+    post_json(
+        &server,
+        "/api/v1/sla-policies",
+        serde_json::json!({"name": "Incidents", "matcher": {"kinds": ["incident"]},
+            "targets": [{"metric": "resolution", "target": "PT4H", "calendar_id": cal["id"]}]}),
+    );
+    let from = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1)).to_string();
+    let out = server
+        .ticket(&["create", "--kind", "incident", "--title", "Wiki is slow"])
+        .ok();
+    let number = created_number(&out);
+
+    // The projection catches up within a second or two.
+    let mut listed = Value::Null;
+    for _ in 0..50 {
+        listed = server
+            .ticket(&[
+                "--json",
+                "list",
+                "--breaching-within",
+                "5h",
+                "--sort",
+                "sla_due",
+            ])
+            .ok()
+            .json();
+        if listed["items"][0]["sla"]["status"] == "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(numbers(&listed), vec![number.clone()], "{listed}");
+    let none = server
+        .ticket(&["--json", "list", "--breaching-within", "1h"])
+        .ok()
+        .json();
+    assert!(numbers(&none).is_empty(), "{none}");
+
+    let table = server.ticket(&["list"]).ok().stdout;
+    assert!(table.contains("SLA"), "{table}");
+    assert!(
+        table.contains("in 3h 59m") || table.contains("in 4h"),
+        "{table}"
+    );
+
+    let shown = server.ticket(&["show", &number]).ok().stdout;
+    assert!(shown.contains("SLA:"), "{shown}");
+    assert!(shown.contains("resolution"), "{shown}");
+    assert!(shown.contains("[Incidents]"), "{shown}");
+    let shown = server.ticket(&["--json", "show", &number]).ok().json();
+    assert_eq!(shown["sla_clocks"][0]["state"], "running");
+
+    let mut cmd = opsdesk();
+    cmd.args(["report", "sla", "--from", &from, "--by", "priority"])
+        .env("OPSDESK_SERVER", &server.url)
+        .env("OPSDESK_TOKEN", &server.token);
+    let report = run(cmd, None).ok().stdout;
+    assert!(report.contains("SLA compliance of 1 tickets"), "{report}");
+    assert!(report.contains("COMPLIANCE"), "{report}");
+    assert!(report.contains("P3"), "{report}");
+
+    let bad = server
+        .ticket(&["list", "--breaching-within", "soon"])
+        .code(2);
+    assert!(bad.stderr.contains("not a duration"), "{}", bad.stderr);
+}
