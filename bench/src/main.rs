@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod sla;
+
 #[derive(Parser)]
 #[command(about = "Seed and load-test an opsdesk server")]
 struct Cli {
@@ -36,6 +38,14 @@ enum Command {
         tickets: usize,
         #[arg(long, default_value_t = 5_000)]
         batch: usize,
+    },
+    /// Time recomputing every open ticket's SLA clocks after a calendar
+    /// change (seeds `tickets` open tickets into an empty database first).
+    SlaRecompute {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 100_000)]
+        tickets: usize,
     },
     /// Drive a running server and print the measurements.
     Run {
@@ -450,6 +460,10 @@ async fn main() -> anyhow::Result<()> {
             tickets,
             batch,
         } => seed(&database_url, tickets, batch).await,
+        Command::SlaRecompute {
+            database_url,
+            tickets,
+        } => sla::recompute(&database_url, tickets).await,
         Command::Run {
             server,
             token,

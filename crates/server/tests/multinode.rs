@@ -2,7 +2,8 @@
 //! node here has its own store (its own pool and group-commit writer) and
 //! its own server, as separate processes would. Writes through both nodes
 //! interleave into one numbering and one unbroken audit chain, and the
-//! timer worker running on both nodes fires each due close exactly once.
+//! timer worker running on both nodes fires each due close exactly once, and
+//! each SLA warning and breach is announced once.
 
 mod common;
 
@@ -149,6 +150,113 @@ async fn two_nodes_on_one_postgres_database_share_numbering_chain_and_timers() {
         .expect("verify result");
     assert_eq!(verify["intact"], true, "{verify}");
 
+    let _ = stop_b.send(());
+    a.stop().await;
+}
+
+/// Both nodes run the SLA worker often: every clock still warns once and
+/// breaches once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_announce_each_sla_warning_and_breach_once() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let config = || ServerConfig {
+        sla_interval: Duration::from_millis(100),
+        ..ServerConfig::default()
+    };
+    let a = TestServer::start(db, config()).await;
+    let store = Store::open(&url).await.expect("second node store");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let b_base = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop_b, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState {
+        store,
+        config: Arc::new(config()),
+    };
+    tokio::spawn(opsdesk_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let nodes = [a.base.clone(), b_base.clone()];
+    let http = reqwest::Client::new();
+
+    let day = json!([{"start": "00:00", "end": "24:00"}]);
+    let cal = a
+        .post(
+            "/api/v1/calendars",
+            &a.manager,
+            json!({"name": "24x7", "time_zone": "UTC", "hours": {
+                "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+                "friday": day, "saturday": day, "sunday": day}}),
+        )
+        .await
+        .expect(201)
+        .json
+        .clone();
+    a.post(
+        "/api/v1/sla-policies",
+        &a.manager,
+        json!({"name": "Two seconds", "matcher": {"kinds": ["incident"]},
+               "targets": [{"metric": "resolution", "target": "PT2S", "calendar_id": cal["id"]}]}),
+    )
+    .await
+    .expect(201);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = http
+            .post(format!("{}/api/v1/tickets", nodes[i % 2]))
+            .bearer_auth(&a.agent.token)
+            .json(&json!({"kind": "incident", "title": format!("outage {i}")}))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(r.status(), 201);
+        ids.push(r.json::<Value>().await.expect("ticket")["id"].clone());
+    }
+    let announcements = |timeline: &Value, kind: &str| {
+        timeline
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .count()
+    };
+    for id in &ids {
+        let path = format!("{}/api/v1/tickets/{id}/timeline", nodes[1]);
+        let mut timeline = Value::Null;
+        for _ in 0..100 {
+            timeline = http
+                .get(&path)
+                .bearer_auth(&a.agent.token)
+                .send()
+                .await
+                .expect("GET timeline")
+                .json()
+                .await
+                .expect("timeline");
+            if announcements(&timeline, "sla.breached") > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(announcements(&timeline, "sla.breached"), 1, "{timeline}");
+    }
+    // More passes on both nodes change nothing.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    for id in &ids {
+        let timeline: Value = http
+            .get(format!("{}/api/v1/tickets/{id}/timeline", nodes[0]))
+            .bearer_auth(&a.agent.token)
+            .send()
+            .await
+            .expect("GET timeline")
+            .json()
+            .await
+            .expect("timeline");
+        assert_eq!(announcements(&timeline, "sla.warning"), 1, "{timeline}");
+        assert_eq!(announcements(&timeline, "sla.breached"), 1, "{timeline}");
+    }
     let _ = stop_b.send(());
     a.stop().await;
 }

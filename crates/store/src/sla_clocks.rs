@@ -83,6 +83,9 @@ pub(crate) struct ClockInputs {
 pub(crate) struct EvaluatedClocks<'r> {
     pub policy: &'r SlaPolicy,
     pub clocks: Vec<(SlaMetric, ClockStatus)>,
+    /// The instant the clocks were evaluated at: `now`, or the ticket's
+    /// last event when that is later.
+    pub at: Timestamp,
 }
 
 impl SlaRules {
@@ -97,6 +100,16 @@ impl SlaRules {
         inputs: &ClockInputs,
         now: Timestamp,
     ) -> Result<Option<EvaluatedClocks<'_>>, StoreError> {
+        // An event stamped after `now` (written by another node, or after
+        // this pass took its `now`) already happened: never evaluate a
+        // history before its own last event, or a clock could miss its
+        // start and never be looked at again.
+        let now = inputs
+            .history
+            .iter()
+            .map(|e| e.at)
+            .max()
+            .map_or(now, |last| last.max(now));
         let facts = PolicyFacts {
             kind: inputs.kind,
             priority: inputs.priority,
@@ -114,7 +127,11 @@ impl SlaRules {
                 .map_err(|e| StoreError::Corrupt(format!("SLA policy {}: {e}", policy.id)))?;
             clocks.push((target.metric, status));
         }
-        Ok(Some(EvaluatedClocks { policy, clocks }))
+        Ok(Some(EvaluatedClocks {
+            policy,
+            clocks,
+            at: now,
+        }))
     }
 }
 
@@ -525,6 +542,7 @@ async fn recompute_tickets(
             continue;
         };
         let policy = evaluated.policy;
+        let at = evaluated.at;
         let statuses: Vec<ClockStatus> = evaluated.clocks.iter().map(|(_, s)| s.clone()).collect();
         let summary = summarize(&statuses);
         summaries.push((
@@ -539,7 +557,7 @@ async fn recompute_tickets(
                 .filter(|r| r.policy_id == policy.id.0);
             let mut warned = before.is_some_and(|r| r.warned);
             let mut breach_announced = before.is_some_and(|r| r.breach_announced);
-            let due = due_announcements(&status, warned, breach_announced, now);
+            let due = due_announcements(&status, warned, breach_announced, at);
             let data = |instant_field: &str, at: Timestamp| {
                 json!({
                     "metric": metric, "policy_id": policy.id.0, "policy": policy.name,
