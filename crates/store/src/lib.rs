@@ -10,6 +10,7 @@
 
 pub mod comments;
 pub mod directory;
+pub(crate) mod bulk;
 mod error;
 pub mod events;
 pub mod listing;

@@ -420,7 +420,7 @@ impl Store {
         self.get_ticket(ticket_id).await?;
         let rules = self.sla_rules().await?;
         let mut conn = self.pool.acquire().await?;
-        let inputs = load_clock_inputs(&mut conn, &[ticket_id.0]).await?;
+        let inputs = load_clock_inputs(&mut conn, self.backend, &[ticket_id.0]).await?;
         drop(conn);
         let Some(input) = inputs.get(&ticket_id.0) else {
             return Err(StoreError::NotFound {

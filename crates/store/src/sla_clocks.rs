@@ -20,7 +20,7 @@
 
 use crate::rows::{EVENT_COLUMNS, dynamic_query, event, parse};
 use crate::tx::WriteTx;
-use crate::{Event, Store, StoreError};
+use crate::{Backend, Event, Store, StoreError, bulk};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::BusinessCalendar;
 use opsdesk_domain::sla::{
@@ -29,7 +29,7 @@ use opsdesk_domain::sla::{
 };
 use opsdesk_domain::{Priority, ServiceId, TeamId, TicketKind, TicketState};
 use serde_json::json;
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeSet, HashMap};
 
 /// Tickets recomputed per write transaction: large enough to amortise the
@@ -184,16 +184,15 @@ pub(crate) fn clock_events(metric: SlaMetric, history: &[Event]) -> Vec<ClockEve
     out
 }
 
-fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The JSON array bound as the one parameter of a bulk statement.
+fn json_param<T: serde::Serialize>(values: &T) -> Result<String, StoreError> {
+    serde_json::to_string(values).map_err(|e| StoreError::Corrupt(format!("bulk parameter: {e}")))
 }
 
 /// Loads the clock inputs of `ids` (missing tickets are left out).
 pub(crate) async fn load_clock_inputs(
     conn: &mut AnyConnection,
+    backend: Backend,
     ids: &[i64],
 ) -> Result<HashMap<i64, ClockInputs>, StoreError> {
     let mut inputs = HashMap::with_capacity(ids.len());
@@ -203,13 +202,13 @@ pub(crate) async fn load_clock_inputs(
     let sql = format!(
         "SELECT t.id, t.kind, t.priority, t.service_id, t.team_id, u.organization \
          FROM tickets t JOIN users u ON u.id = t.requester_id WHERE t.id IN ({})",
-        placeholders(1, ids.len())
+        bulk::ints(backend, "$1")
     );
-    let mut q = dynamic_query(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    for row in q.fetch_all(&mut *conn).await? {
+    let rows = dynamic_query(&sql)
+        .bind(json_param(&ids)?)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in rows {
         let kind: String = row.try_get("kind")?;
         let rank: i64 = row.try_get("priority")?;
         inputs.insert(
@@ -228,13 +227,14 @@ pub(crate) async fn load_clock_inputs(
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE entity = 'ticket' AND entity_id IN ({}) \
          AND kind IN ({CLOCK_EVENT_KINDS}) ORDER BY seq",
-        placeholders(1, ids.len())
+        bulk::texts(backend, "$1")
     );
-    let mut q = dynamic_query(&sql);
-    for id in ids {
-        q = q.bind(id.to_string());
-    }
-    for row in q.fetch_all(&mut *conn).await? {
+    let names: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let rows = dynamic_query(&sql)
+        .bind(json_param(&names)?)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in rows {
         let e = event(&row)?;
         let Ok(id) = e.entity_id.parse::<i64>() else {
             continue;
@@ -271,7 +271,6 @@ struct ClockRow {
 
 const CLOCK_COLUMNS: &str = "ticket_id, metric, policy_id, state, target_seconds, due_at, \
     warning_at, breached_at, warned, breach_announced, next_fire_at, computed_at";
-const CLOCK_COLUMN_COUNT: usize = 12;
 
 fn micros(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.as_microsecond())
@@ -371,40 +370,20 @@ impl Store {
         now: Timestamp,
         cursor: Option<(&str, i64, i64)>,
     ) -> Result<Option<SlaPass>, StoreError> {
-        let mut pass = SlaPass::default();
-        let mut after = 0i64;
-        loop {
-            // Open tickets, and closed ones that still owe an announcement.
-            let ids: Vec<i64> = sqlx::query(
-                "SELECT id FROM tickets WHERE id > $1 AND (is_open = 1 OR id IN \
-                 (SELECT ticket_id FROM sla_clocks WHERE next_fire_at IS NOT NULL)) \
-                 ORDER BY id LIMIT $2",
-            )
-            .bind(after)
-            .bind(TICKETS_PER_WRITE as i64)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<Result<_, _>>()?;
-            let last_chunk = ids.len() < TICKETS_PER_WRITE;
-            if let Some(&last) = ids.last() {
-                after = last;
-            }
-            // The cursor moves with the last chunk, so a pass cut short is
-            // redone from the start.
-            let chunk_cursor = if last_chunk { cursor } else { None };
-            if ids.is_empty() && chunk_cursor.is_none() {
-                return Ok(Some(pass));
-            }
-            match self.recompute_chunk(rules, &ids, now, chunk_cursor).await? {
-                Some(done) => pass += done,
-                None => return Ok(None),
-            }
-            if last_chunk {
-                return Ok(Some(pass));
-            }
-        }
+        // Open tickets, and closed ones that still owe an announcement. One
+        // read up front: ids are small, and a scan per chunk would cost a
+        // pass over every open ticket each time.
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM tickets WHERE is_open = 1 \
+             UNION SELECT ticket_id AS id FROM sla_clocks WHERE next_fire_at IS NOT NULL \
+             ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+        self.recompute_in_chunks(rules, &ids, now, cursor).await
     }
 
     async fn recompute_in_chunks(
@@ -507,7 +486,7 @@ impl Store {
                 return Ok(None);
             }
         }
-        let pass = recompute_tickets(&mut tx, rules, ids, now).await?;
+        let pass = recompute_tickets(&mut tx, self.backend, rules, ids, now).await?;
         tx.commit().await?;
         Ok(Some(pass))
     }
@@ -518,6 +497,7 @@ impl Store {
 /// its `sla_clocks` rows and queue columns.
 async fn recompute_tickets(
     tx: &mut WriteTx,
+    backend: Backend,
     rules: &SlaRules,
     ids: &[i64],
     now: Timestamp,
@@ -526,8 +506,8 @@ async fn recompute_tickets(
     if ids.is_empty() {
         return Ok(pass);
     }
-    let inputs = load_clock_inputs(tx.conn().await?, ids).await?;
-    let remembered = load_remembered(tx.conn().await?, ids).await?;
+    let inputs = load_clock_inputs(tx.conn().await?, backend, ids).await?;
+    let remembered = load_remembered(tx.conn().await?, backend, ids).await?;
     let mut rows: Vec<ClockRow> = Vec::with_capacity(ids.len() * 2);
     let mut summaries: Vec<(i64, Option<&'static str>, Option<i64>)> =
         Vec::with_capacity(ids.len());
@@ -596,8 +576,8 @@ async fn recompute_tickets(
         pass.announced += 1;
     }
     tx.now = stamped_now;
-    write_clock_rows(tx, ids, &rows, now).await?;
-    write_summaries(tx, &summaries).await?;
+    write_clock_rows(tx, backend, ids, &rows, now).await?;
+    write_summaries(tx, backend, &summaries).await?;
     Ok(pass)
 }
 
@@ -613,17 +593,15 @@ fn state_name(state: ClockState) -> &'static str {
 
 async fn load_remembered(
     conn: &mut AnyConnection,
+    backend: Backend,
     ids: &[i64],
 ) -> Result<HashMap<(i64, &'static str), Remembered>, StoreError> {
     let sql = format!(
         "SELECT ticket_id, metric, policy_id, warned, breach_announced FROM sla_clocks \
          WHERE ticket_id IN ({})",
-        placeholders(1, ids.len())
+        bulk::ints(backend, "$1")
     );
-    let mut q = dynamic_query(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
+    let q = dynamic_query(&sql).bind(json_param(&ids)?);
     let mut out = HashMap::new();
     for row in q.fetch_all(conn).await? {
         let metric: String = row.try_get("metric")?;
@@ -646,50 +624,51 @@ async fn load_remembered(
 /// the claimed work is done).
 async fn write_clock_rows(
     tx: &mut WriteTx,
+    backend: Backend,
     ids: &[i64],
     rows: &[ClockRow],
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let sql = format!(
         "DELETE FROM sla_clocks WHERE ticket_id IN ({})",
-        placeholders(1, ids.len())
+        bulk::ints(backend, "$1")
     );
-    let mut q = dynamic_query(&sql);
-    for id in ids {
-        q = q.bind(*id);
+    dynamic_query(&sql)
+        .bind(json_param(&ids)?)
+        .execute(tx.conn().await?)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
     }
-    q.execute(tx.conn().await?).await?;
-    for chunk in rows.chunks(1000) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "({})",
-                    placeholders(i * CLOCK_COLUMN_COUNT + 1, CLOCK_COLUMN_COUNT)
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO sla_clocks ({CLOCK_COLUMNS}) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = dynamic_query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.ticket_id)
-                .bind(r.metric.as_str())
-                .bind(r.policy_id)
-                .bind(state_name(r.state))
-                .bind(r.target_seconds)
-                .bind(r.due_at)
-                .bind(r.warning_at)
-                .bind(r.breached_at)
-                .bind(i64::from(r.warned))
-                .bind(i64::from(r.breach_announced))
-                .bind(r.next_fire_at)
-                .bind(now.as_microsecond());
-        }
-        q.execute(tx.conn().await?).await?;
-    }
+    use bulk::Column::{Int, Text};
+    let columns = [Int, Text, Int, Text, Int, Int, Int, Int, Int, Int, Int, Int];
+    let values: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!([
+                r.ticket_id,
+                r.metric.as_str(),
+                r.policy_id,
+                state_name(r.state),
+                r.target_seconds,
+                r.due_at,
+                r.warning_at,
+                r.breached_at,
+                i64::from(r.warned),
+                i64::from(r.breach_announced),
+                r.next_fire_at,
+                now.as_microsecond(),
+            ])
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO sla_clocks ({CLOCK_COLUMNS}) {}",
+        bulk::rows(backend, "$1", &columns)
+    );
+    dynamic_query(&sql)
+        .bind(json_param(&values)?)
+        .execute(tx.conn().await?)
+        .await?;
     Ok(())
 }
 
@@ -697,22 +676,21 @@ async fn write_clock_rows(
 /// nor `version` moves.
 async fn write_summaries(
     tx: &mut WriteTx,
+    backend: Backend,
     summaries: &[(i64, Option<&'static str>, Option<i64>)],
 ) -> Result<(), StoreError> {
-    for chunk in summaries.chunks(1000) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", placeholders(i * 3 + 1, 3)))
-            .collect();
-        let sql = format!(
-            "UPDATE tickets SET sla_status = v.column2, sla_due_at = v.column3 \
-             FROM (VALUES {}) AS v WHERE tickets.id = v.column1",
-            values.join(", ")
-        );
-        let mut q: sqlx::query::Query<'_, Any, _> = dynamic_query(&sql);
-        for (id, status, due) in chunk {
-            q = q.bind(*id).bind(status.map(str::to_string)).bind(*due);
-        }
-        q.execute(tx.conn().await?).await?;
+    if summaries.is_empty() {
+        return Ok(());
     }
+    use bulk::Column::{Int, Text};
+    let sql = format!(
+        "UPDATE tickets SET sla_status = v.c1, sla_due_at = v.c2 FROM ({}) AS v \
+         WHERE tickets.id = v.c0",
+        bulk::rows(backend, "$1", &[Int, Text, Int])
+    );
+    dynamic_query(&sql)
+        .bind(json_param(&summaries)?)
+        .execute(tx.conn().await?)
+        .await?;
     Ok(())
 }

@@ -127,7 +127,7 @@ impl Store {
             .collect::<Result<_, _>>()?;
             let Some(&last) = ids.last() else { break };
             after = last;
-            let inputs = load_clock_inputs(&mut conn, &ids).await?;
+            let inputs = load_clock_inputs(&mut conn, self.backend, &ids).await?;
             for input in inputs.values() {
                 let Some(evaluated) = rules.evaluate(input, now)? else {
                     continue;

@@ -1,0 +1,57 @@
+//! Many rows in one statement parameter.
+//!
+//! Binding thousands of `$n` parameters is slow on SQLite (the driver looks
+//! each one up by name, which costs time proportional to the number of
+//! parameters, so a statement with n of them costs n²) and PostgreSQL caps
+//! a statement at 65,535. Bulk statements instead bind one JSON array and
+//! expand it in SQL. This is one of the few places the dialects differ:
+//! SQLite reads JSON with `json_each`, PostgreSQL with
+//! `json_array_elements`.
+
+use crate::Backend;
+
+/// The SQL type a JSON value is read back as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    Int,
+    Text,
+}
+
+/// A subquery yielding one row per element of the JSON array bound to
+/// `param` (of integers), as column `value`: for `x IN (…)`.
+pub(crate) fn ints(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT value FROM json_each({param})"),
+        Backend::Postgres => {
+            format!("SELECT value::bigint FROM json_array_elements_text({param}::json)")
+        }
+    }
+}
+
+/// As [`ints`], for an array of strings.
+pub(crate) fn texts(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT value FROM json_each({param})"),
+        Backend::Postgres => format!("SELECT value FROM json_array_elements_text({param}::json)"),
+    }
+}
+
+/// A subquery yielding one row per element of the JSON array of arrays bound
+/// to `param`, with columns `c0`, `c1`, … typed as `columns` says (JSON
+/// `null` reads as SQL NULL).
+pub(crate) fn rows(backend: Backend, param: &str, columns: &[Column]) -> String {
+    let selected: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| match (backend, column) {
+            (Backend::Sqlite, _) => format!("json_extract(value, '$[{i}]') AS c{i}"),
+            (Backend::Postgres, Column::Int) => format!("(value->>{i})::bigint AS c{i}"),
+            (Backend::Postgres, Column::Text) => format!("(value->>{i}) AS c{i}"),
+        })
+        .collect();
+    let source = match backend {
+        Backend::Sqlite => format!("json_each({param})"),
+        Backend::Postgres => format!("json_array_elements({param}::json)"),
+    };
+    format!("SELECT {} FROM {source}", selected.join(", "))
+}
