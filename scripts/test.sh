@@ -44,6 +44,34 @@ else
     echo "PostgreSQL is not reachable: PostgreSQL variants of the tests will be skipped (set OPSDESK_TEST_PG_URL)"
 fi
 
+# --- web UI browser tests: Debian chromium + chromium-driver -----------------
+# crates/server/tests/browser.rs drives a real chromium over WebDriver; it
+# skips without chromedriver, except under CI=true, where it fails.
+step "chromium + chromium-driver for the browser tests"
+if command -v chromedriver >/dev/null 2>&1; then
+    echo "chromedriver: $(chromedriver --version 2>/dev/null | head -n 1)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update && apt-get install -y chromium chromium-driver) ||
+        echo "could not install chromium-driver: the browser tests will be skipped (or fail under CI=true)"
+else
+    echo "chromedriver not found: the browser tests will be skipped (fail under CI=true); install chromium chromium-driver"
+fi
+# --- end of the browser tests block -----------------------------------------
+
+# --- alert intake test: Debian prometheus-alertmanager ---------------------
+# crates/server/tests/alertmanager.rs runs a real Alertmanager that posts its
+# webhooks to opsdesk; it skips without the binary, except under CI=true.
+step "prometheus-alertmanager for the Alertmanager client test"
+if [ -x /usr/bin/prometheus-alertmanager ]; then
+    echo "alertmanager: $(/usr/bin/prometheus-alertmanager --version 2>&1 | head -n 1)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus-alertmanager) ||
+        echo "could not install prometheus-alertmanager: the Alertmanager test will be skipped (or fail under CI=true)"
+else
+    echo "prometheus-alertmanager not found: the Alertmanager test will be skipped (fails under CI=true); install prometheus-alertmanager"
+fi
+# --- end of the Alertmanager block ------------------------------------------
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod openapi;
 pub mod passwords;
 pub mod routes;
+pub mod web;
 pub mod workers;
 
 use axum::Router;
@@ -65,11 +66,14 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    routes::api()
+    // The API answers every error with problem+json; the web pages answer
+    // with HTML pages, so they sit outside that rewriting layer.
+    let api = routes::api().layer(axum::middleware::from_fn(
+        routes::system::problem_for_plain_errors,
+    ));
+    web::router()
+        .merge(api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(axum::middleware::from_fn(
-            routes::system::problem_for_plain_errors,
-        ))
         .layer(axum::middleware::from_fn(routes::system::track_metrics))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(error::ApiError::internal(

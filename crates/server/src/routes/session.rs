@@ -1,17 +1,18 @@
 //! Signing in and out (web sessions), and the caller's own account.
 
-use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Auth, SESSION_COOKIE, cookie};
 use crate::passwords::{
     burn_verification_time, check_password_strength, hash_password, verify_password,
 };
+use crate::{AppState, ServerConfig};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use opsdesk_store::User;
+use opsdesk_store::tokens::Session;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -35,17 +36,19 @@ fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("invalid username or password")
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = LoginResult), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
-pub async fn login(State(state): State<AppState>, body: ApiJson<LoginBody>) -> ApiResult<Response> {
-    let now = Timestamp::now();
-    let b = body.value;
-    let Some(creds) = state
-        .store
-        .user_credentials_by_username(&b.username)
-        .await?
-    else {
-        burn_verification_time(&b.password);
+/// Checks a username and password and starts a session: the one sign-in
+/// used by the JSON API and the web pages alike. An unknown user costs the
+/// same time as a wrong password; failures count towards the lockout, and
+/// a locked account is refused with 429 and `Retry-After` until it ends.
+/// Returns the session secret (for the cookie) and the session.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    now: Timestamp,
+) -> ApiResult<(String, Session)> {
+    let Some(creds) = state.store.user_credentials_by_username(username).await? else {
+        burn_verification_time(password);
         return Err(invalid_credentials());
     };
     if let Some(until) = creds.locked_until.filter(|u| *u > now) {
@@ -62,7 +65,7 @@ pub async fn login(State(state): State<AppState>, body: ApiJson<LoginBody>) -> A
         && creds
             .password_hash
             .as_deref()
-            .is_some_and(|h| verify_password(&b.password, h));
+            .is_some_and(|h| verify_password(password, h));
     if !ok {
         state
             .store
@@ -76,19 +79,35 @@ pub async fn login(State(state): State<AppState>, body: ApiJson<LoginBody>) -> A
         return Err(invalid_credentials());
     }
     state.store.record_successful_login(creds.user.id).await?;
-    let (secret, session) = state
+    Ok(state
         .store
         .create_session(creds.user.id, state.config.session_ttl, now)
-        .await?;
-    let cookie = format!(
+        .await?)
+}
+
+/// The `Set-Cookie` value that hands a browser its session.
+pub fn session_cookie(config: &ServerConfig, secret: &str) -> String {
+    format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        state.config.session_ttl.as_secs(),
-        if state.config.secure_cookies {
+        config.session_ttl.as_secs(),
+        if config.secure_cookies {
             "; Secure"
         } else {
             ""
         }
-    );
+    )
+}
+
+/// The `Set-Cookie` value that ends a browser's session.
+pub const CLEAR_SESSION_COOKIE: &str =
+    "opsdesk_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0";
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = LoginResult), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
+pub async fn login(State(state): State<AppState>, body: ApiJson<LoginBody>) -> ApiResult<Response> {
+    let b = body.value;
+    let (secret, session) = sign_in(&state, &b.username, &b.password, Timestamp::now()).await?;
+    let cookie = session_cookie(&state.config, &secret);
     let mut response = Json(LoginResult {
         user: session.user,
         csrf_token: session.csrf_token,
@@ -114,7 +133,7 @@ pub async fn logout(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("opsdesk_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        HeaderValue::from_static(CLEAR_SESSION_COOKIE),
     );
     Ok(response)
 }
