@@ -8,9 +8,9 @@
 //! Every write runs in a [`tx::WriteTx`], which appends its events to the
 //! hash-chained log in the same transaction as the state change.
 
+pub(crate) mod bulk;
 pub mod comments;
 pub mod directory;
-pub(crate) mod bulk;
 mod error;
 pub mod events;
 pub mod listing;
