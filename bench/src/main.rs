@@ -53,7 +53,7 @@ enum Command {
         server: String,
         #[arg(long, env = "OPSDESK_TOKEN")]
         token: String,
-        /// Which measurements: create, list, search (comma-separated).
+        /// Which measurements: create, list, search, pages (comma-separated).
         #[arg(long, default_value = "create,list,search")]
         scenarios: String,
         #[arg(long, default_value_t = 16)]
@@ -361,6 +361,31 @@ where
     Ok(())
 }
 
+/// Signs in as the admin (`BENCH_WEB_USER`, default `admin`, with
+/// `BENCH_WEB_PASSWORD`) and returns the session cookie, for the HTML pages.
+async fn web_session(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let user = std::env::var("BENCH_WEB_USER").unwrap_or_else(|_| "admin".into());
+    let password = std::env::var("BENCH_WEB_PASSWORD")
+        .context("the pages scenario signs in: set BENCH_WEB_PASSWORD")?;
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await?;
+    if r.status() != 200 {
+        bail!("sign-in for the pages scenario: {}", r.status());
+    }
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("opsdesk_session="))
+        .and_then(|v| v.split(';').next())
+        .context("sign-in returned no session cookie")?;
+    Ok(cookie.to_string())
+}
+
 async fn run(
     server: String,
     token: String,
@@ -443,7 +468,36 @@ async fn run(
                 })
                 .await?
             }
-            other => bail!("unknown scenario '{other}': use create, list or search"),
+            "pages" => {
+                // The agent workspace's queue pages, rendered HTML, as a
+                // signed-in browser asks for them.
+                let cookie = Arc::new(web_session(&client, &base).await?);
+                let pages = [
+                    "/agent/queues/open",
+                    "/agent/queues/unassigned",
+                    "/agent/queues/open?sort=priority",
+                    "/agent/queues/open?kind=incident&priority=P1,P2",
+                    "/agent/queues/team",
+                ];
+                measure("pages", concurrency, seconds, move |_, i| {
+                    let (client, base, cookie) = (client.clone(), base.clone(), cookie.clone());
+                    let page = pages[i as usize % pages.len()];
+                    async move {
+                        let r = client
+                            .get(format!("{base}{page}"))
+                            .header("cookie", cookie.as_str())
+                            .send()
+                            .await?;
+                        if r.status() != 200 {
+                            bail!("page {page}: {}", r.status());
+                        }
+                        let _ = r.bytes().await?;
+                        Ok(())
+                    }
+                })
+                .await?
+            }
+            other => bail!("unknown scenario '{other}': use create, list, search or pages"),
         }
         if let Some(mb) = rss_mb(pid) {
             println!("server RSS after {scenario}: {mb:.1} MB");
