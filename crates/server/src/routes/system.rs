@@ -80,8 +80,22 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
 }
 
 /// Unknown routes get problem+json too.
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("no such route; see /api/v1/openapi.json")
+/// A path nobody serves: problem+json under the API (and for clients that
+/// ask for JSON), the web UI's not-found page for a person's browser.
+pub async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    let path = uri.path();
+    let api_path = ["/api/", "/v2/", "/healthz", "/readyz", "/metrics"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if api_path || !wants_html {
+        ApiError::not_found("no such route; see /api/v1/openapi.json").into_response()
+    } else {
+        crate::web::WebError::not_found().into_response()
+    }
 }
 
 /// Errors axum produces by itself (a path segment that is not a number, a
@@ -90,11 +104,12 @@ pub async fn not_found() -> ApiError {
 pub async fn problem_for_plain_errors(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+    let content_type = response.headers().get(header::CONTENT_TYPE);
+    let is_problem =
+        content_type.is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // A page meant for a person (the web UI's not-found page) stays a page.
+    let is_page = content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_page || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -69,6 +69,32 @@ async fn an_unknown_route_is_a_404_problem(s: &TestServer) {
     )
     .await
     .expect_problem(404);
+
+    // A browser asking for a page nobody serves gets the web UI's page.
+    let page = reqwest::Client::new()
+        .get(format!("{}/nowhere", s.base))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let content_type = page.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.text().await.unwrap().contains("Not found"));
+    // Under the API, even a browser gets problem+json.
+    let api = reqwest::Client::new()
+        .get(format!("{}/api/v1/no-such-thing", s.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
 }
 
 server_tests!(
