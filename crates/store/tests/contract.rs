@@ -3646,6 +3646,19 @@ mod sla_fixtures {
         }
     }
 
+    /// A 24x7 calendar and a policy holding incidents to `hours` to resolve.
+    pub async fn incidents_sla(store: &Store, p: &People, hours: i64) -> Calendar {
+        let cal = store
+            .create_calendar(always("24x7"), p.admin.id, t(0))
+            .await
+            .unwrap();
+        store
+            .create_sla_policy(incidents_within("Incidents", hours, &cal), p.admin.id, t(0))
+            .await
+            .unwrap();
+        cal
+    }
+
     pub fn field_of(e: StoreError) -> String {
         match e {
             StoreError::Invalid(f) => f.field,
@@ -3776,14 +3789,7 @@ async fn a_tickets_sla_status_is_replayed_from_its_events(db: &TestDb) {
     use sla_fixtures::*;
     let store = &db.store;
     let p = people(store).await;
-    let cal = store
-        .create_calendar(always("24x7"), p.admin.id, t(0))
-        .await
-        .unwrap();
-    store
-        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
-        .await
-        .unwrap();
+    incidents_sla(store, &p, 4).await;
 
     // Resolved after 3 h, of which 1 h on hold: met with 2 h elapsed.
     let met = create(store, incident("Printer jam", &p.requester), t(0)).await;
@@ -3975,14 +3981,7 @@ async fn racing_nodes_announce_each_clock_once(db: &TestDb) {
     use sla_fixtures::*;
     let store = &db.store;
     let p = people(store).await;
-    let cal = store
-        .create_calendar(always("24x7"), p.admin.id, t(0))
-        .await
-        .unwrap();
-    store
-        .create_sla_policy(incidents_within("Incidents", 1, &cal), p.admin.id, t(0))
-        .await
-        .unwrap();
+    incidents_sla(store, &p, 1).await;
     for i in 0..20 {
         create(store, incident(&format!("Outage {i}"), &p.requester), t(i)).await;
     }
@@ -4014,14 +4013,7 @@ async fn queues_sort_and_filter_by_time_to_breach(db: &TestDb) {
     use sla_fixtures::*;
     let store = &db.store;
     let p = people(store).await;
-    let cal = store
-        .create_calendar(always("24x7"), p.admin.id, t(0))
-        .await
-        .unwrap();
-    store
-        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
-        .await
-        .unwrap();
+    incidents_sla(store, &p, 4).await;
     let first = create(store, incident("Oldest", &p.requester), t(0)).await;
     let second = create(store, incident("Middle", &p.requester), t(30)).await;
     let paused = create(store, incident("Waiting on vendor", &p.requester), t(40)).await;
@@ -4150,14 +4142,7 @@ async fn sla_compliance_counts_met_breached_and_in_progress(db: &TestDb) {
     use sla_fixtures::*;
     let store = &db.store;
     let p = people(store).await;
-    let cal = store
-        .create_calendar(always("24x7"), p.admin.id, t(0))
-        .await
-        .unwrap();
-    store
-        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
-        .await
-        .unwrap();
+    incidents_sla(store, &p, 4).await;
     let high = |title: &str| NewTicket {
         impact: Impact::High,
         urgency: Urgency::High,
@@ -4221,14 +4206,7 @@ async fn a_ticket_written_after_the_pass_began_is_still_projected(db: &TestDb) {
     use sla_fixtures::*;
     let store = &db.store;
     let p = people(store).await;
-    let cal = store
-        .create_calendar(always("24x7"), p.admin.id, t(0))
-        .await
-        .unwrap();
-    store
-        .create_sla_policy(incidents_within("Incidents", 4, &cal), p.admin.id, t(0))
-        .await
-        .unwrap();
+    incidents_sla(store, &p, 4).await;
     // Another node stamped the ticket a little after this pass took its
     // `now` (a race, or clocks a few milliseconds apart).
     let ticket = create(store, incident("Racing the projector", &p.requester), t(10)).await;
