@@ -16,6 +16,25 @@ fn policy(name: &str, target: &str, calendar_id: &Value) -> Value {
            "targets": [{"metric": "resolution", "target": target, "calendar_id": calendar_id}]})
 }
 
+/// A 24x7 calendar and a policy holding incidents to `target` (ISO 8601)
+/// to resolve; returns the calendar.
+async fn incident_sla(s: &TestServer, name: &str, target: &str) -> Value {
+    let cal = s
+        .post("/api/v1/calendars", &s.manager, always("24x7"))
+        .await
+        .expect(201)
+        .json
+        .clone();
+    s.post(
+        "/api/v1/sla-policies",
+        &s.manager,
+        policy(name, target, &cal["id"]),
+    )
+    .await
+    .expect(201);
+    cal
+}
+
 async fn calendars_and_policies_are_managed_by_managers_and_read_by_agents(s: &TestServer) {
     let cal = s
         .post("/api/v1/calendars", &s.manager, always("24x7"))
@@ -143,19 +162,7 @@ async fn bad_calendars_and_policies_are_422_naming_the_field(s: &TestServer) {
 }
 
 async fn a_tickets_sla_status_is_served_to_whoever_sees_the_ticket(s: &TestServer) {
-    let cal = s
-        .post("/api/v1/calendars", &s.manager, always("24x7"))
-        .await
-        .expect(201)
-        .json
-        .clone();
-    s.post(
-        "/api/v1/sla-policies",
-        &s.manager,
-        policy("Incidents", "PT4H", &cal["id"]),
-    )
-    .await
-    .expect(201);
+    incident_sla(s, "Incidents", "PT4H").await;
     let ticket = s.incident(&s.requester, "Mail is down").await;
     let path = format!("/api/v1/tickets/{}/sla", ticket["number"].as_str().unwrap());
     let status = s.get(&path, &s.requester).await.expect(200).json.clone();
@@ -294,20 +301,8 @@ fn instant(v: &Value) -> jiff::Timestamp {
 }
 
 async fn the_worker_announces_warning_and_breach_within_seconds_once(s: &TestServer) {
-    let cal = s
-        .post("/api/v1/calendars", &s.manager, always("24x7"))
-        .await
-        .expect(201)
-        .json
-        .clone();
     // 4 s to resolve, warning at 75 % = 3 s.
-    s.post(
-        "/api/v1/sla-policies",
-        &s.manager,
-        policy("Fast incidents", "PT4S", &cal["id"]),
-    )
-    .await
-    .expect(201);
+    incident_sla(s, "Fast incidents", "PT4S").await;
     let ticket = s.incident(&s.requester, "Checkout is down").await;
     let created = instant(&ticket["created_at"]);
     let timeline = format!("/api/v1/tickets/{}/timeline", ticket["id"]);
@@ -344,19 +339,7 @@ async fn the_worker_announces_warning_and_breach_within_seconds_once(s: &TestSer
 }
 
 async fn queues_filter_and_sort_by_time_to_breach(s: &TestServer) {
-    let cal = s
-        .post("/api/v1/calendars", &s.manager, always("24x7"))
-        .await
-        .expect(201)
-        .json
-        .clone();
-    s.post(
-        "/api/v1/sla-policies",
-        &s.manager,
-        policy("Incidents", "PT1H", &cal["id"]),
-    )
-    .await
-    .expect(201);
+    let cal = incident_sla(s, "Incidents", "PT1H").await;
     s.post(
         "/api/v1/sla-policies",
         &s.manager,
@@ -446,19 +429,7 @@ async fn queues_filter_and_sort_by_time_to_breach(s: &TestServer) {
 }
 
 async fn compliance_reports_count_met_and_breached_clocks(s: &TestServer) {
-    let cal = s
-        .post("/api/v1/calendars", &s.manager, always("24x7"))
-        .await
-        .expect(201)
-        .json
-        .clone();
-    s.post(
-        "/api/v1/sla-policies",
-        &s.manager,
-        policy("Incidents", "PT4H", &cal["id"]),
-    )
-    .await
-    .expect(201);
+    incident_sla(s, "Incidents", "PT4H").await;
     let from = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1);
     let met = s.incident(&s.requester, "Resolved quickly").await;
     s.step(&s.agent, &met, json!({"action": "acknowledge"}))
