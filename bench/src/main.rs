@@ -6,6 +6,8 @@
 //! measurement itself. `run` then drives the server over HTTP and prints
 //! throughput, p50/p99 latency and the server's resident memory.
 
+mod alerts;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
@@ -65,6 +67,9 @@ enum Command {
         #[arg(long)]
         server_pid: Option<u32>,
     },
+    /// Alert intake load: Alertmanager webhook batches of new and repeated
+    /// alerts, and the same stream to a Prometheus Alertmanager.
+    Alerts(alerts::AlertsArgs),
 }
 
 const WORDS: &[&str] = &[
@@ -526,5 +531,6 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             server_pid,
         } => run(server, token, scenarios, concurrency, seconds, server_pid).await,
+        Command::Alerts(args) => alerts::run(args).await,
     }
 }

@@ -48,7 +48,7 @@ pub use intake::{
     parse_pagerduty,
 };
 pub use matcher::{MatchOp, Matcher, MatcherError, Matchers};
-pub use noise::{NoiseMetrics, PipelineOutcome};
+pub use noise::{NoiseMetrics, PipelineOutcome, outcome_of};
 pub use record::{AlertRecord, AlertUpdate, IgnoreReason, apply_signal, signal_time};
 pub use routing::{
     Fallback, Route, RouteAction, RoutingDecision, UrgencyMap, route, validate_routes,

@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
     ));
     web::router()
         .merge(api)
+        .merge(routes::alerts::pagerduty_router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(routes::system::track_metrics))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -93,6 +94,7 @@ pub async fn serve(
     routes::system::install_metrics();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(workers::run(state.clone(), stop_rx.clone()));
+    let heartbeat_worker = tokio::spawn(workers::run_heartbeats(state.clone(), stop_rx.clone()));
     let sla_worker = tokio::spawn(workers::run_sla(state.clone(), stop_rx));
     let app = router(state);
     let result = axum::serve(listener, app)
@@ -101,5 +103,6 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = sla_worker.await;
+    let _ = heartbeat_worker.await;
     result
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI document served at /api/v1/openapi.json, generated from the
 //! handlers' annotations so it cannot drift from the routes.
 
-use crate::routes::{audit, directory, session, sla, tickets};
+use crate::routes::{alerts, audit, directory, session, sla, tickets};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -22,6 +22,16 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         sla::list_calendars, sla::show_calendar, sla::create_calendar, sla::update_calendar,
         sla::list_policies, sla::show_policy, sla::create_policy, sla::update_policy,
         sla::ticket_sla, sla::compliance_report,
+        alerts::alertmanager, alerts::generic, alerts::pagerduty,
+        alerts::list_integrations, alerts::create_integration, alerts::show_integration,
+        alerts::update_integration, alerts::disable_integration, alerts::set_routes,
+        alerts::list_alerts, alerts::show_alert, alerts::noise,
+        alerts::list_silences, alerts::create_silence, alerts::show_silence, alerts::update_silence,
+        alerts::expire_silence,
+        alerts::list_windows, alerts::create_window, alerts::show_window, alerts::update_window,
+        alerts::delete_window,
+        alerts::list_rules, alerts::create_rule, alerts::show_rule, alerts::update_rule, alerts::delete_rule,
+        alerts::ping, alerts::list_heartbeats, alerts::create_heartbeat, alerts::delete_heartbeat,
     ),
     security(("bearer" = [])),
     modifiers(&BearerAuth),

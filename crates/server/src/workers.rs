@@ -101,3 +101,25 @@ fn node_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_string());
     format!("{host}-{:08x}", rand::random::<u32>())
 }
+
+/// How often heartbeat monitors are checked for missed pings.
+const HEARTBEAT_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The heartbeat worker: raises an alert for every monitor whose ping is
+/// overdue (also for misses that fell due while no node ran).
+pub async fn run_heartbeats(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        match state.store.check_heartbeats(Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(raised = n, "missed heartbeats raised alerts");
+                metrics::counter!("opsdesk_heartbeats_missed_total").increment(n as u64);
+            }
+            Err(e) => tracing::warn!(error = %e, "heartbeat pass failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT_CHECK_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

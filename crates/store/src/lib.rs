@@ -8,6 +8,7 @@
 //! Every write runs in a [`tx::WriteTx`], which appends its events to the
 //! hash-chained log in the same transaction as the state change.
 
+pub mod alerts;
 pub(crate) mod bulk;
 pub mod comments;
 pub mod directory;

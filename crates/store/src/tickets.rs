@@ -612,7 +612,7 @@ async fn resolve_refs(pool: &sqlx::AnyPool, new: &NewTicket) -> Result<Option<Te
     Ok(team)
 }
 
-async fn insert_ticket(
+pub(crate) async fn insert_ticket(
     tx: &mut WriteTx,
     new: &NewTicket,
     team: Option<TeamId>,

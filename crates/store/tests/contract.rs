@@ -3607,6 +3607,13 @@ contract_tests!(
     reopening_the_database_keeps_data_and_migrates_nothing,
     placeholders_may_repeat_and_come_out_of_order,
     unknown_url_schemes_are_refused_naming_the_accepted_ones,
+    integration_keys_are_kept_as_digests_and_stop_working_when_disabled,
+    alert_batches_dedup_group_and_auto_resolve_incidents,
+    suppressed_alerts_are_stored_and_page_nobody,
+    flapping_alerts_stop_opening_incidents,
+    a_failed_alert_batch_stores_nothing,
+    routes_choose_service_and_record_only,
+    missed_heartbeats_raise_an_alert_the_next_ping_resolves,
 );
 
 // ---------------------------------------------------------------------------
@@ -4201,6 +4208,420 @@ async fn sla_compliance_counts_met_breached_and_in_progress(db: &TestDb) {
     );
 }
 
+// ---------------------------------------------------------------------------
+// Alert intake: integrations, dedup, grouping into incidents, suppression
+// ---------------------------------------------------------------------------
+
+mod alert_fixtures {
+    use super::*;
+    use opsdesk_domain::alerts::{AlertSignal, parse_generic};
+    use opsdesk_store::alerts::{IntakeBatch, IntakeResult, Integration, IntegrationInput};
+
+    pub fn signals(body: serde_json::Value) -> Vec<AlertSignal> {
+        parse_generic(body.to_string().as_bytes()).expect("a valid generic body")
+    }
+
+    pub fn firing(alertname: &str, instance: &str) -> serde_json::Value {
+        serde_json::json!({"labels": {"alertname": alertname, "instance": instance, "severity": "critical"},
+                           "annotations": {"summary": format!("{alertname} on {instance}")}})
+    }
+
+    pub fn resolved(alertname: &str, instance: &str) -> serde_json::Value {
+        serde_json::json!({"status": "resolved",
+                           "labels": {"alertname": alertname, "instance": instance, "severity": "critical"}})
+    }
+
+    pub async fn ingest(
+        store: &Store,
+        integration: &Integration,
+        alerts: Vec<serde_json::Value>,
+        now: Timestamp,
+    ) -> IntakeResult {
+        let batch = IntakeBatch {
+            signals: signals(serde_json::json!({ "alerts": alerts })),
+            truncated: 0,
+        };
+        store.ingest_alerts(integration, batch, now).await.unwrap()
+    }
+
+    /// A service "Checkout" and an integration on it by the admin.
+    pub async fn setup(
+        store: &Store,
+        auto_resolve: bool,
+    ) -> (People, Service, Integration, String) {
+        let p = people(store).await;
+        let svc = service(store, "Checkout", None, &p.admin).await;
+        let mut input = IntegrationInput::new("prometheus", svc.id);
+        input.auto_resolve = auto_resolve;
+        let (integration, key) = store
+            .create_integration(input, p.admin.id, t(0))
+            .await
+            .unwrap();
+        (p, svc, integration, key)
+    }
+}
+
+async fn integration_keys_are_kept_as_digests_and_stop_working_when_disabled(db: &TestDb) {
+    use alert_fixtures::*;
+    use opsdesk_store::alerts::IntegrationInput;
+    let store = &db.store;
+    let (p, svc, integration, key) = setup(store, false).await;
+    assert!(key.starts_with("odi_") && key.len() > 40, "{key}");
+    assert!(key.starts_with(&integration.key_prefix));
+    let stored: String = sqlx::query("SELECT key_hash FROM alert_integrations")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get("key_hash")
+        .unwrap();
+    assert_eq!(stored, digest(&key));
+    assert_ne!(stored, key);
+    let found = store.integration_by_key(&key).await.unwrap().unwrap();
+    assert_eq!(found, integration);
+    assert!(
+        store
+            .integration_by_key("odi_nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.integration_by_key("").await.unwrap().is_none());
+    // Names are unique; services must exist; settings are validated.
+    let dup = store
+        .create_integration(
+            IntegrationInput::new("prometheus", svc.id),
+            p.admin.id,
+            t(1),
+        )
+        .await;
+    expect_conflict(dup);
+    let missing = store
+        .create_integration(
+            IntegrationInput::new("other", opsdesk_domain::ServiceId(999)),
+            p.admin.id,
+            t(1),
+        )
+        .await;
+    expect_invalid(missing, "service_id");
+    let mut bad = IntegrationInput::new("other", svc.id);
+    bad.group_window = Some(SignedDuration::ZERO);
+    expect_invalid(
+        store.create_integration(bad, p.admin.id, t(1)).await,
+        "group_window",
+    );
+    let disabled = store
+        .disable_integration(integration.id, p.admin.id, t(2))
+        .await
+        .unwrap();
+    assert!(!disabled.enabled);
+    assert!(store.integration_by_key(&key).await.unwrap().is_none());
+    assert!(
+        kinds(&all_events(store).await).contains(&"integration.disabled"),
+        "disabling is audited"
+    );
+}
+
+async fn alert_batches_dedup_group_and_auto_resolve_incidents(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, _svc, integration, _) = setup(store, true).await;
+    let batch = vec![firing("DiskFull", "db-1"), firing("DiskFull", "db-2")];
+    let first = ingest(store, &integration, batch.clone(), t(1)).await;
+    assert_eq!((first.new, first.grouped), (2, 1));
+    assert_eq!(first.incidents_opened, vec!["INC-000001".to_string()]);
+    let incident = store.get_ticket_by_number("INC-000001").await.unwrap();
+    assert_eq!(incident.title, "DiskFull on db-1");
+    assert!(incident.tags.contains(&"alert".to_string()));
+
+    // The same batch again: nothing new, counts move.
+    let events_before = all_events(store).await.len();
+    let again = ingest(store, &integration, batch, t(2)).await;
+    assert_eq!((again.new, again.deduplicated), (0, 2));
+    assert!(again.incidents_opened.is_empty());
+    assert_eq!(count(store, "alerts").await, 2);
+    assert_eq!(count(store, "tickets").await, 1);
+    assert_eq!(
+        all_events(store).await.len(),
+        events_before + 1,
+        "a replay is one batch event, not one per alert"
+    );
+    let alerts = store.incident_alerts(incident.id).await.unwrap();
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts.iter().all(|a| a.count == 2 && a.last_seen == t(2)));
+    assert!(alerts.iter().all(|a| a.first_seen == t(1)));
+    assert_eq!(alerts[0].incident_number.as_deref(), Some("INC-000001"));
+
+    // One resolves: the incident stays open; both: it resolves itself.
+    let one = ingest(
+        store,
+        &integration,
+        vec![resolved("DiskFull", "db-1")],
+        t(3),
+    )
+    .await;
+    assert_eq!((one.resolved, one.incidents_resolved.len()), (1, 0));
+    assert!(store.get_ticket(incident.id).await.unwrap().state.is_open());
+    let both = ingest(
+        store,
+        &integration,
+        vec![resolved("DiskFull", "db-2")],
+        t(4),
+    )
+    .await;
+    assert_eq!(both.incidents_resolved, vec!["INC-000001".to_string()]);
+    let incident = store.get_ticket(incident.id).await.unwrap();
+    assert_eq!(incident.state, TicketState::Resolved);
+    assert_eq!(incident.resolution_code.as_deref(), Some("auto_resolved"));
+
+    // A resolved incident never swallows new alerts: the next firing opens
+    // a new one.
+    let back = ingest(store, &integration, vec![firing("DiskFull", "db-1")], t(10)).await;
+    assert_eq!(back.reopened, 1);
+    assert_eq!(back.incidents_opened, vec!["INC-000002".to_string()]);
+    let timeline = store.timeline(TicketId(2), true).await;
+    let kinds_of_second: Vec<String> = match timeline {
+        Ok(events) => events.iter().map(|e| e.kind.clone()).collect(),
+        Err(e) => panic!("timeline: {e}"),
+    };
+    assert!(kinds_of_second.contains(&"ticket.created".to_string()));
+    assert!(kinds_of_second.contains(&"incident.alerts_added".to_string()));
+    assert!(matches!(
+        store.verify_chain().await.unwrap(),
+        ChainReport::Intact { .. }
+    ));
+}
+
+async fn suppressed_alerts_are_stored_and_page_nobody(db: &TestDb) {
+    use alert_fixtures::*;
+    use opsdesk_domain::alerts::{InhibitRule, MaintenanceSchedule};
+    use opsdesk_store::alerts::{
+        AlertQuery, InhibitionRuleInput, MaintenanceWindowInput, SilenceInput,
+    };
+    let store = &db.store;
+    let (p, svc, integration, _) = setup(store, false).await;
+    let silence = store
+        .create_silence(
+            SilenceInput {
+                matchers: "alertname=\"Noisy\"".parse().unwrap(),
+                starts_at: t(0),
+                ends_at: t(60),
+                comment: "known issue".into(),
+            },
+            p.admin.id,
+            t(0),
+        )
+        .await
+        .unwrap();
+    let r = ingest(store, &integration, vec![firing("Noisy", "a")], t(1)).await;
+    assert_eq!((r.new, r.suppressed), (1, 1));
+    assert!(r.incidents_opened.is_empty());
+    let suppressed = store
+        .list_alerts(&AlertQuery {
+            suppressed: Some(true),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&suppressed[0].suppressed_by).unwrap()["silence"],
+        serde_json::json!(silence.id)
+    );
+    // Expired silences stop muting; an expired silence can be expired again.
+    store
+        .expire_silence(silence.id, p.admin.id, t(2))
+        .await
+        .unwrap();
+    let e = store
+        .expire_silence(silence.id, p.admin.id, t(3))
+        .await
+        .unwrap();
+    assert_eq!(e.state, opsdesk_domain::alerts::SilenceState::Expired);
+    let r = ingest(store, &integration, vec![firing("Noisy", "b")], t(4)).await;
+    assert_eq!(r.incidents_opened.len(), 1);
+
+    // Inhibition: NodeDown on a node mutes ServiceDown on the same node.
+    store
+        .create_inhibition_rule(
+            InhibitionRuleInput {
+                order: 1,
+                rule: InhibitRule {
+                    source: "alertname=\"NodeDown\"".parse().unwrap(),
+                    target: "alertname=\"ServiceDown\"".parse().unwrap(),
+                    equal: vec!["instance".into()],
+                },
+            },
+            p.admin.id,
+            t(5),
+        )
+        .await
+        .unwrap();
+    let r = ingest(
+        store,
+        &integration,
+        vec![
+            firing("NodeDown", "n1"),
+            firing("ServiceDown", "n1"),
+            firing("ServiceDown", "n2"),
+        ],
+        t(6),
+    )
+    .await;
+    assert_eq!((r.new, r.suppressed), (3, 1));
+
+    // A maintenance window on the service mutes everything routed there.
+    store
+        .create_maintenance_window(
+            MaintenanceWindowInput {
+                service_id: svc.id,
+                schedule: MaintenanceSchedule::OneOff {
+                    starts_at: t(7),
+                    ends_at: t(30),
+                },
+                comment: "upgrade".into(),
+            },
+            p.admin.id,
+            t(7),
+        )
+        .await
+        .unwrap();
+    let r = ingest(store, &integration, vec![firing("CpuHigh", "x")], t(8)).await;
+    assert_eq!((r.suppressed, r.incidents_opened.len()), (1, 0));
+    let noise = store
+        .noise_metrics(Some(svc.id), t(0), t(10))
+        .await
+        .unwrap();
+    assert_eq!(noise.len(), 1);
+    assert_eq!(noise[0].counters.received, 6);
+    assert_eq!(noise[0].counters.suppressed, 3);
+    // Bad configuration is refused naming the field.
+    let everything = store
+        .create_silence(
+            SilenceInput {
+                matchers: "alertname=~\".*\"".parse().unwrap(),
+                starts_at: t(0),
+                ends_at: t(60),
+                comment: "mute all".into(),
+            },
+            p.admin.id,
+            t(9),
+        )
+        .await;
+    expect_invalid(everything, "matchers");
+}
+
+async fn flapping_alerts_stop_opening_incidents(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, svc, integration, _) = setup(store, true).await;
+    let mut opened = 0;
+    // fire, resolve, fire, resolve, fire, resolve: six transitions in an hour.
+    for i in 0..3 {
+        let r = ingest(
+            store,
+            &integration,
+            vec![firing("Flappy", "a")],
+            t(1 + 2 * i),
+        )
+        .await;
+        opened += r.incidents_opened.len();
+        ingest(
+            store,
+            &integration,
+            vec![resolved("Flappy", "a")],
+            t(2 + 2 * i),
+        )
+        .await;
+    }
+    assert_eq!(opened, 3);
+    // The seventh transition makes it flap: stored, no new incident.
+    let r = ingest(store, &integration, vec![firing("Flappy", "a")], t(7)).await;
+    assert_eq!((r.reopened, r.flapping), (1, 1));
+    assert!(r.incidents_opened.is_empty());
+    let a = store
+        .list_alerts(&opsdesk_store::alerts::AlertQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(a[0].flapping);
+    assert_eq!(a[0].occurrences, 4);
+    let noise = store.noise_metrics(Some(svc.id), t(0), t(8)).await.unwrap();
+    assert_eq!(noise[0].counters.flapping, 1);
+    assert_eq!(noise[0].counters.incidents_created, 3);
+}
+
+async fn a_failed_alert_batch_stores_nothing(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, _svc, integration, _) = setup(store, false).await;
+    let before = footprint(store).await;
+    let alerts_before = count(store, "alerts").await;
+    // An integration that is not in the database: the batch opens an
+    // incident, then its alert rows break a foreign key. All of it goes.
+    let mut ghost = integration.clone();
+    ghost.id = 9_999;
+    let batch = opsdesk_store::alerts::IntakeBatch {
+        signals: signals(serde_json::json!({"alerts": [firing("A", "1"), firing("B", "2")]})),
+        truncated: 0,
+    };
+    assert!(store.ingest_alerts(&ghost, batch, t(1)).await.is_err());
+    assert_eq!(footprint(store).await, before);
+    assert_eq!(count(store, "alerts").await, alerts_before);
+    assert_eq!(count(store, "alert_groups").await, 0);
+    // The store keeps working, and numbering has no gap.
+    let ok = ingest(store, &integration, vec![firing("A", "1")], t(2)).await;
+    assert_eq!(ok.incidents_opened, vec!["INC-000001".to_string()]);
+}
+
+async fn routes_choose_service_and_record_only(db: &TestDb) {
+    use alert_fixtures::*;
+    use opsdesk_domain::alerts::{Route, RouteAction};
+    let store = &db.store;
+    let (p, _svc, integration, _) = setup(store, false).await;
+    let db_svc = service(store, "Database", None, &p.admin).await;
+    let routes: Vec<Route> = serde_json::from_value(serde_json::json!([
+        {"name": "db", "matchers": "team=\"db\"", "service": db_svc.id, "action": "page"},
+        {"name": "info", "matchers": "severity=\"info\"", "service": db_svc.id, "action": "record_only"},
+    ]))
+    .unwrap();
+    let integration = store
+        .set_alert_routes(integration.id, routes, p.admin.id, t(1))
+        .await
+        .unwrap();
+    assert_eq!(integration.routes[0].action, RouteAction::Page);
+    let r = ingest(
+        store,
+        &integration,
+        vec![
+            serde_json::json!({"labels": {"alertname": "Slow", "team": "db"}}),
+            serde_json::json!({"labels": {"alertname": "Chatty", "severity": "info"}}),
+        ],
+        t(2),
+    )
+    .await;
+    assert_eq!((r.new, r.incidents_opened.len()), (2, 1));
+    let incident = store
+        .get_ticket_by_number(&r.incidents_opened[0])
+        .await
+        .unwrap();
+    assert_eq!(incident.service_id, Some(db_svc.id));
+    // A catch-all before the end is refused, naming the route.
+    let bad: Vec<Route> = serde_json::from_value(serde_json::json!([
+        {"name": "all", "matchers": "", "service": db_svc.id, "action": "page"},
+        {"name": "never", "matchers": "a=\"b\"", "service": db_svc.id, "action": "page"},
+    ]))
+    .unwrap();
+    expect_invalid(
+        store
+            .set_alert_routes(integration.id, bad, p.admin.id, t(3))
+            .await,
+        "routes[0].matchers",
+    );
+}
+
 async fn a_ticket_written_after_the_pass_began_is_still_projected(db: &TestDb) {
     use opsdesk_domain::sla::ClockState;
     use sla_fixtures::*;
@@ -4218,4 +4639,74 @@ async fn a_ticket_written_after_the_pass_began_is_still_projected(db: &TestDb) {
     );
     let fired = store.fire_due_sla("node-a", t(300), 10).await.unwrap();
     assert_eq!(fired.announced, 2);
+}
+
+async fn missed_heartbeats_raise_an_alert_the_next_ping_resolves(db: &TestDb) {
+    use alert_fixtures::*;
+    use opsdesk_store::alerts::AlertQuery;
+    let store = &db.store;
+    let (p, _svc, integration, _) = setup(store, true).await;
+    expect_invalid(
+        store
+            .create_heartbeat(integration.id, "nightly", 5, p.admin.id, t(0))
+            .await,
+        "interval_seconds",
+    );
+    expect_invalid(
+        store
+            .create_heartbeat(integration.id, "no spaces", 60, p.admin.id, t(0))
+            .await,
+        "name",
+    );
+    let hb = store
+        .create_heartbeat(integration.id, "backup_job", 60, p.admin.id, t(0))
+        .await
+        .unwrap();
+    assert_eq!(hb.due_at, t(1));
+    // Not due yet; then overdue: one alert, once.
+    assert_eq!(
+        store
+            .check_heartbeats(t(0) + SignedDuration::from_secs(59))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.check_heartbeats(t(2)).await.unwrap(), 1);
+    assert_eq!(store.check_heartbeats(t(3)).await.unwrap(), 0);
+    let alerts = store
+        .list_alerts(&AlertQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].labels["heartbeat"], "backup_job");
+    assert_eq!(
+        alerts[0].started_at,
+        t(1),
+        "the alert starts when the ping fell due"
+    );
+    let incident = alerts[0].incident_id.expect("an incident");
+    // The next ping resolves it (and, with auto-resolve, its incident).
+    let hb = store
+        .ping_heartbeat(&integration, "backup_job", t(4))
+        .await
+        .unwrap();
+    assert_eq!((hb.missed_at, hb.due_at), (None, t(5)));
+    let alert = store.get_alert(alerts[0].id).await.unwrap();
+    assert_eq!(alert.status, opsdesk_domain::alerts::AlertStatus::Resolved);
+    assert_eq!(
+        store.get_ticket(incident).await.unwrap().state,
+        TicketState::Resolved
+    );
+    // Missing again raises it again (a new occurrence, a new incident).
+    assert_eq!(store.check_heartbeats(t(6)).await.unwrap(), 1);
+    let again = store.get_alert(alerts[0].id).await.unwrap();
+    assert_eq!((again.occurrences, again.status.as_str()), (2, "firing"));
+    assert_ne!(again.incident_id, Some(incident));
+    assert!(matches!(
+        store.ping_heartbeat(&integration, "unknown", t(7)).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

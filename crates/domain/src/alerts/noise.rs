@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{AlertUpdate, RouteAction};
+
 /// The one thing the pipeline did with a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +90,41 @@ impl NoiseMetrics {
     }
 }
 
+/// The one outcome of a signal, from what the pipeline steps said, in the
+/// order they run (see `docs/alerts.md`): an ignored signal is ignored; a
+/// repeat is deduplicated; an acknowledgement or resolution changes state;
+/// an alert that starts firing is, in this order, suppressed, flapping,
+/// recorded only, grouped into an open incident, or opens one.
+///
+/// `may_page` is [`super::FlapOutcome::page`] of the transition; `joined`
+/// says the group decision was to join an open incident.
+pub fn outcome_of(
+    update: &AlertUpdate,
+    suppressed: bool,
+    may_page: bool,
+    action: RouteAction,
+    joined: bool,
+) -> PipelineOutcome {
+    match update {
+        AlertUpdate::Ignored(_) => PipelineOutcome::Ignored,
+        AlertUpdate::Repeat(_) => PipelineOutcome::Deduplicated,
+        AlertUpdate::Acknowledged(_) | AlertUpdate::Resolved(_) => PipelineOutcome::StateChanged,
+        AlertUpdate::New(_) | AlertUpdate::Reopened(_) => {
+            if suppressed {
+                PipelineOutcome::Suppressed
+            } else if !may_page {
+                PipelineOutcome::Flapping
+            } else if action == RouteAction::RecordOnly {
+                PipelineOutcome::RecordedOnly
+            } else if joined {
+                PipelineOutcome::Grouped
+            } else {
+                PipelineOutcome::IncidentCreated
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +150,56 @@ mod tests {
         total.merge(&m);
         assert_eq!(total.received, 8);
         assert_eq!(total.incidents_created, 2);
+    }
+
+    #[test]
+    fn outcomes_follow_the_pipeline_order() {
+        use crate::alerts::IgnoreReason;
+        let ignored = AlertUpdate::Ignored(IgnoreReason::Stale);
+        assert_eq!(
+            outcome_of(&ignored, true, true, RouteAction::Page, false),
+            PipelineOutcome::Ignored
+        );
+        let signal = crate::alerts::AlertSignal {
+            source: crate::alerts::SignalSource::Generic,
+            status: crate::alerts::AlertStatus::Firing,
+            labels: [("alertname".to_string(), "X".to_string())].into(),
+            annotations: Default::default(),
+            starts_at: None,
+            ends_at: None,
+            dedup_key: None,
+            summary: "X".into(),
+            severity: crate::alerts::Severity::Warning,
+            url: None,
+        };
+        let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("valid");
+        let new = crate::alerts::apply_signal(None, &signal, now);
+        let o = |s, p, a, j| outcome_of(&new, s, p, a, j);
+        assert_eq!(
+            o(true, false, RouteAction::RecordOnly, true),
+            PipelineOutcome::Suppressed
+        );
+        assert_eq!(
+            o(false, false, RouteAction::Page, true),
+            PipelineOutcome::Flapping
+        );
+        assert_eq!(
+            o(false, true, RouteAction::RecordOnly, true),
+            PipelineOutcome::RecordedOnly
+        );
+        assert_eq!(
+            o(false, true, RouteAction::Page, true),
+            PipelineOutcome::Grouped
+        );
+        assert_eq!(
+            o(false, true, RouteAction::TicketOnly, false),
+            PipelineOutcome::IncidentCreated
+        );
+        let rec = new.record().cloned().expect("a record");
+        let repeat = crate::alerts::apply_signal(Some(&rec), &signal, now);
+        assert_eq!(
+            outcome_of(&repeat, false, true, RouteAction::Page, false),
+            PipelineOutcome::Deduplicated
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Route table. Every route under /api/v1 authenticates through the `Auth`
 //! extractor and authorises with the domain's RBAC rules in its handler.
 
+pub mod alerts;
 pub mod audit;
 pub mod directory;
 pub mod session;
@@ -10,7 +11,7 @@ pub mod tickets;
 
 use crate::AppState;
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 pub fn api() -> Router<AppState> {
     Router::new()
@@ -99,6 +100,67 @@ pub fn api() -> Router<AppState> {
             "/api/v1/sla-policies/{id}",
             get(sla::show_policy).put(sla::update_policy),
         )
+        .route(
+            "/api/v1/integrations/alertmanager/{integration_key}",
+            post(alerts::alertmanager),
+        )
+        .route(
+            "/api/v1/integrations/generic/{integration_key}",
+            post(alerts::generic),
+        )
+        .route(
+            "/api/v1/integrations",
+            get(alerts::list_integrations).post(alerts::create_integration),
+        )
+        .route(
+            "/api/v1/integrations/{id}",
+            get(alerts::show_integration)
+                .put(alerts::update_integration)
+                .delete(alerts::disable_integration),
+        )
+        .route("/api/v1/integrations/{id}/routes", put(alerts::set_routes))
+        .route("/api/v1/alerts", get(alerts::list_alerts))
+        .route("/api/v1/alerts/{id}", get(alerts::show_alert))
+        .route("/api/v1/alert-noise", get(alerts::noise))
+        .route(
+            "/api/v1/silences",
+            get(alerts::list_silences).post(alerts::create_silence),
+        )
+        .route(
+            "/api/v1/silences/{id}",
+            get(alerts::show_silence)
+                .put(alerts::update_silence)
+                .delete(alerts::expire_silence),
+        )
+        .route(
+            "/api/v1/maintenance-windows",
+            get(alerts::list_windows).post(alerts::create_window),
+        )
+        .route(
+            "/api/v1/maintenance-windows/{id}",
+            get(alerts::show_window)
+                .put(alerts::update_window)
+                .delete(alerts::delete_window),
+        )
+        .route(
+            "/api/v1/inhibition-rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
+        .route(
+            "/api/v1/inhibition-rules/{id}",
+            get(alerts::show_rule)
+                .put(alerts::update_rule)
+                .delete(alerts::delete_rule),
+        )
+        .route(
+            "/api/v1/integrations/heartbeat/{integration_key}/{name}",
+            post(alerts::ping),
+        )
+        .route(
+            "/api/v1/heartbeats",
+            get(alerts::list_heartbeats).post(alerts::create_heartbeat),
+        )
+        .route("/api/v1/heartbeats/{id}", delete(alerts::delete_heartbeat))
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/events", get(audit::events))
         .fallback(system::not_found)

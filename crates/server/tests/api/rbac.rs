@@ -56,12 +56,50 @@ const PROTECTED: &[(&str, &str)] = &[
     ("POST", "/api/v1/sla-policies"),
     ("GET", "/api/v1/sla-policies/{id}"),
     ("PUT", "/api/v1/sla-policies/{id}"),
+    ("GET", "/api/v1/integrations"),
+    ("POST", "/api/v1/integrations"),
+    ("GET", "/api/v1/integrations/{id}"),
+    ("PUT", "/api/v1/integrations/{id}"),
+    ("DELETE", "/api/v1/integrations/{id}"),
+    ("PUT", "/api/v1/integrations/{id}/routes"),
+    ("GET", "/api/v1/alerts"),
+    ("GET", "/api/v1/alerts/{id}"),
+    ("GET", "/api/v1/alert-noise"),
+    ("GET", "/api/v1/silences"),
+    ("POST", "/api/v1/silences"),
+    ("GET", "/api/v1/silences/{id}"),
+    ("PUT", "/api/v1/silences/{id}"),
+    ("DELETE", "/api/v1/silences/{id}"),
+    ("GET", "/api/v1/maintenance-windows"),
+    ("POST", "/api/v1/maintenance-windows"),
+    ("GET", "/api/v1/maintenance-windows/{id}"),
+    ("PUT", "/api/v1/maintenance-windows/{id}"),
+    ("DELETE", "/api/v1/maintenance-windows/{id}"),
+    ("GET", "/api/v1/inhibition-rules"),
+    ("POST", "/api/v1/inhibition-rules"),
+    ("GET", "/api/v1/inhibition-rules/{id}"),
+    ("PUT", "/api/v1/inhibition-rules/{id}"),
+    ("DELETE", "/api/v1/inhibition-rules/{id}"),
+    ("GET", "/api/v1/heartbeats"),
+    ("POST", "/api/v1/heartbeats"),
+    ("DELETE", "/api/v1/heartbeats/{id}"),
 ];
 
 /// The only /api/v1 routes that answer without credentials.
 const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/login"),
     ("GET", "/api/v1/openapi.json"),
+    // Alert intake authenticates by integration key, never by bearer token.
+    (
+        "POST",
+        "/api/v1/integrations/alertmanager/{integration_key}",
+    ),
+    ("POST", "/api/v1/integrations/generic/{integration_key}"),
+    ("POST", "/v2/enqueue"),
+    (
+        "POST",
+        "/api/v1/integrations/heartbeat/{integration_key}/{name}",
+    ),
 ];
 
 /// A template with every `{param}` replaced by `value`.

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Alert intake benchmark (docs/BENCHMARKS.md, "Alert intake"): a release
+# opsdesk on a fresh SQLite file and Debian's prometheus-alertmanager on the
+# same machine get the same stream of Alertmanager alerts in 100-alert
+# batches from 16 concurrent senders.
+#
+#   bench/alerts.sh                          # 10 s per phase
+#   BENCH_SECONDS=30 BENCH_MAX_NEW=1000000 bench/alerts.sh   # the 1M-alert RSS run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/opsdesk/target}"
+SECONDS_PER="${BENCH_SECONDS:-10}"
+SENDERS="${BENCH_CLIENTS:-16}"
+BATCH="${BENCH_BATCH:-100}"
+RATE="${BENCH_RATE:-500}"
+MAX_NEW="${BENCH_MAX_NEW:-0}"
+SYNC="${OPSDESK_SQLITE_SYNCHRONOUS:-full}"
+WORK="${BENCH_DIR:-/tmp/opsdesk-bench-alerts}"
+PORT="${BENCH_PORT:-18081}"
+AM_PORT="${BENCH_AM_PORT:-19093}"
+AM_BIN="${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}"
+mkdir -p "$WORK"
+
+cargo build --release --locked -p opsdesk -p opsdesk-bench
+BIN="$CARGO_TARGET_DIR/release/opsdesk"
+BENCH="$CARGO_TARGET_DIR/release/opsdesk-bench"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+echo "senders: $SENDERS, batch: $BATCH alerts, seconds per phase: $SECONDS_PER, sqlite_synchronous: $SYNC"
+
+rm -rf "$WORK"/bench.db* "$WORK"/am-data
+URL="sqlite://$WORK/bench.db"
+OPSDESK_SQLITE_SYNCHRONOUS="$SYNC" OPSDESK_ADMIN_PASSWORD=bench-admin-password \
+    "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$URL" > "$WORK/server.log" 2>&1 &
+PID=$!
+AM_PID=""
+cleanup() { kill "$PID" 2>/dev/null || true; [ -n "$AM_PID" ] && kill "$AM_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+until curl -sf "http://127.0.0.1:$PORT/readyz" > /dev/null; do
+    kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
+    sleep 0.05
+done
+TOKEN=$("$BIN" admin create-token admin --database-url "$URL" --name bench)
+
+AM_ARGS=()
+if [ -x "$AM_BIN" ]; then
+    # Alertmanager keeps alerts in memory; its receiver here discards them.
+    cat > "$WORK/alertmanager.yml" <<YAML
+route:
+  receiver: discard
+  group_by: ['alertname']
+receivers:
+  - name: discard
+YAML
+    "$AM_BIN" --config.file="$WORK/alertmanager.yml" --storage.path="$WORK/am-data" \
+        --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= > "$WORK/alertmanager.log" 2>&1 &
+    AM_PID=$!
+    until curl -sf "http://127.0.0.1:$AM_PORT/-/ready" > /dev/null; do
+        kill -0 "$AM_PID" 2>/dev/null || { cat "$WORK/alertmanager.log"; exit 1; }
+        sleep 0.05
+    done
+    echo "alertmanager: $("$AM_BIN" --version 2>&1 | head -n 1)"
+    AM_ARGS=(--alertmanager "http://127.0.0.1:$AM_PORT" --alertmanager-pid "$AM_PID")
+else
+    echo "no $AM_BIN: skipping the Alertmanager comparison"
+fi
+
+"$BENCH" alerts --server "http://127.0.0.1:$PORT" --token "$TOKEN" --server-pid "$PID" \
+    --concurrency "$SENDERS" --batch "$BATCH" --seconds "$SECONDS_PER" --rate "$RATE" \
+    --max-new "$MAX_NEW" "${AM_ARGS[@]}"
+echo "database: $(du -sh "$WORK"/bench.db* | awk '{print $1}' | paste -sd+ -) (db, wal, shm)"

@@ -1,0 +1,923 @@
+//! One intake batch, one write: every signal of a webhook or event goes
+//! through the domain's pipeline (update, route, suppress, damp, group) and
+//! everything it changes is written in the same transaction, so a batch is
+//! stored whole or not at all and is acknowledged only once durable.
+//!
+//! The write is built for throughput: what the batch needs from the
+//! database is read in a few multi-row queries (existing records by
+//! fingerprint, open groups by key digest), the changed records go back as
+//! multi-row upserts, and those, the noise counters and the events are
+//! queued with `WriteTx::defer`, so on SQLite the whole batch reaches the
+//! database in about three round trips however many alerts it holds.
+//!
+//! The event log gets what history needs, not one event per repeat: one
+//! `alerts.received` event per batch (counts, and the fingerprints of every
+//! alert that started firing, resolved, or was suppressed), and on each
+//! incident an `incident.alerts_added` event listing the alerts that joined
+//! it, besides the incident's own `ticket.created` / `ticket.transitioned`.
+
+use super::{Integration, utc_day};
+use crate::rows::{opt_ts, parse, ts};
+use crate::tickets::{NewTicket, apply_transition, insert_ticket, load_ticket};
+use crate::tx::{Bound, WriteTx};
+use crate::{Store, StoreError};
+use jiff::Timestamp;
+use opsdesk_domain::alerts::{
+    AlertRecord, AlertSignal, AlertStatus, AlertUpdate, AlertView, Fingerprint, FlapState,
+    GroupDecision, GroupKey, InhibitRule, Labels, NoiseMetrics, OpenGroup, PipelineOutcome,
+    RouteAction, RoutingDecision, SuppressedBy, Suppressor, apply_signal, decide_group, group_key,
+    outcome_of, route, should_auto_resolve,
+};
+use opsdesk_domain::limits::{BODY_MAX_BYTES, TITLE_MAX_CHARS};
+use opsdesk_domain::{
+    Actor, Impact, Role, ServiceId, TeamId, TicketId, TicketKind, Transition, UserId,
+};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
+use utoipa::ToSchema;
+
+/// The signals of one request.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeBatch {
+    pub signals: Vec<AlertSignal>,
+    /// Alerts the sender says it left out (Alertmanager's `truncatedAlerts`).
+    pub truncated: u64,
+}
+
+/// What a batch did; the intake routes answer with it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct IntakeResult {
+    /// Signals in the batch.
+    pub received: usize,
+    /// Alerts seen for the first time.
+    pub new: usize,
+    /// Repeats of what we knew: only `count` and `last_seen` moved.
+    pub deduplicated: usize,
+    pub acknowledged: usize,
+    pub resolved: usize,
+    /// Resolved alerts that fire again (a new occurrence).
+    pub reopened: usize,
+    /// Stale or about alerts we never saw: nothing changed.
+    pub ignored: usize,
+    /// Stored, but silenced, in maintenance or inhibited.
+    pub suppressed: usize,
+    /// Stored, but flapping: no page.
+    pub flapping: usize,
+    /// Started firing and joined an open incident.
+    pub grouped: usize,
+    /// Numbers of the incidents this batch opened.
+    pub incidents_opened: Vec<String>,
+    /// Numbers of the incidents this batch resolved (all their alerts resolved).
+    pub incidents_resolved: Vec<String>,
+    /// Alerts the sender left out of the body (Alertmanager `truncatedAlerts`).
+    pub truncated_alerts: u64,
+}
+
+/// An alert's row: the domain's record plus what the pipeline decided.
+#[derive(Debug, Clone)]
+struct Stored {
+    record: AlertRecord,
+    service: Option<ServiceId>,
+    action: RouteAction,
+    suppressed_by: Option<SuppressedBy>,
+    flapping: bool,
+    flap: FlapState,
+    incident: Option<TicketId>,
+}
+
+const STORED_COLUMNS: &str = "fingerprint, source, status, labels, annotations, summary, severity, dedup_key, url, \
+    service_id, action, first_seen, last_seen, started_at, acknowledged_at, resolved_at, count, occurrences, \
+    suppressed_by, flapping, flap, incident_id";
+
+fn stored(row: &sqlx::any::AnyRow) -> Result<Stored, StoreError> {
+    let text = |c: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(c)?) };
+    let json = |c: &str, t: String| -> Result<Labels, StoreError> {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{c}: {e}")))
+    };
+    let fingerprint: Fingerprint = parse("fingerprint", &text("fingerprint")?)?;
+    let suppressed: Option<String> = row.try_get("suppressed_by")?;
+    let flap = text("flap")?;
+    Ok(Stored {
+        record: AlertRecord {
+            fingerprint,
+            source: parse("source", &text("source")?)?,
+            status: parse("status", &text("status")?)?,
+            labels: json("labels", text("labels")?)?,
+            annotations: json("annotations", text("annotations")?)?,
+            summary: text("summary")?,
+            severity: parse("severity", &text("severity")?)?,
+            dedup_key: row.try_get("dedup_key")?,
+            url: row.try_get("url")?,
+            first_seen: ts(row.try_get("first_seen")?)?,
+            last_seen: ts(row.try_get("last_seen")?)?,
+            started_at: ts(row.try_get("started_at")?)?,
+            acknowledged_at: opt_ts(row.try_get("acknowledged_at")?)?,
+            resolved_at: opt_ts(row.try_get("resolved_at")?)?,
+            count: u64::try_from(row.try_get::<i64, _>("count")?).unwrap_or(0),
+            occurrences: u32::try_from(row.try_get::<i64, _>("occurrences")?).unwrap_or(1),
+        },
+        service: row.try_get::<Option<i64>, _>("service_id")?.map(ServiceId),
+        action: parse("action", &text("action")?)?,
+        suppressed_by: suppressed
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("suppressed_by: {e}")))?,
+        flapping: row.try_get::<i64, _>("flapping")? != 0,
+        flap: serde_json::from_str(&flap).map_err(|e| StoreError::Corrupt(format!("flap: {e}")))?,
+        incident: row.try_get::<Option<i64>, _>("incident_id")?.map(TicketId),
+    })
+}
+
+/// Most values in one `IN (...)` list.
+const IN_CHUNK: usize = 250;
+
+fn placeholders(from: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 6);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&(from + i).to_string());
+    }
+    s
+}
+
+const UPSERT_COLUMNS: usize = 23;
+/// The upsert statement for `2^k` rows, `k` < 8; built once each, so the
+/// queued statements can borrow them for the life of the program.
+fn upsert_sql(k: usize) -> &'static str {
+    static CACHE: [OnceLock<String>; 8] = [const { OnceLock::new() }; 8];
+    CACHE[k].get_or_init(|| {
+        let rows = 1usize << k;
+        let mut sql = String::from(
+            "INSERT INTO alerts (integration_id, fingerprint, source, status, labels, annotations, summary, severity, \
+             dedup_key, url, service_id, action, first_seen, last_seen, started_at, acknowledged_at, resolved_at, \
+             count, occurrences, suppressed_by, flapping, flap, incident_id) VALUES ",
+        );
+        for r in 0..rows {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&placeholders(1 + r * UPSERT_COLUMNS, UPSERT_COLUMNS));
+            sql.push(')');
+        }
+        sql.push_str(
+            " ON CONFLICT (integration_id, fingerprint) DO UPDATE SET source = excluded.source, \
+             status = excluded.status, labels = excluded.labels, annotations = excluded.annotations, \
+             summary = excluded.summary, severity = excluded.severity, dedup_key = excluded.dedup_key, \
+             url = excluded.url, service_id = excluded.service_id, action = excluded.action, \
+             last_seen = excluded.last_seen, started_at = excluded.started_at, \
+             acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at, \
+             count = excluded.count, occurrences = excluded.occurrences, suppressed_by = excluded.suppressed_by, \
+             flapping = excluded.flapping, flap = excluded.flap, incident_id = excluded.incident_id",
+        );
+        sql
+    })
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn row_params(integration: i64, s: &Stored, out: &mut Vec<Bound>) -> Result<(), StoreError> {
+    let r = &s.record;
+    let int = |v: i64| Bound::Int(Some(v));
+    let text = |v: &str| Bound::Text(Some(v.to_string()));
+    out.extend([
+        int(integration),
+        text(&r.fingerprint.to_string()),
+        text(r.source.as_str()),
+        text(r.status.as_str()),
+        Bound::Text(Some(to_json(&r.labels)?)),
+        Bound::Text(Some(to_json(&r.annotations)?)),
+        text(&r.summary),
+        text(r.severity.as_str()),
+        Bound::Text(r.dedup_key.clone()),
+        Bound::Text(r.url.clone()),
+        Bound::Int(s.service.map(|x| x.0)),
+        text(s.action.as_str()),
+        int(r.first_seen.as_microsecond()),
+        int(r.last_seen.as_microsecond()),
+        int(r.started_at.as_microsecond()),
+        Bound::Int(r.acknowledged_at.map(|t| t.as_microsecond())),
+        Bound::Int(r.resolved_at.map(|t| t.as_microsecond())),
+        int(i64::try_from(r.count).unwrap_or(i64::MAX)),
+        int(i64::from(r.occurrences)),
+        Bound::Text(s.suppressed_by.as_ref().map(to_json).transpose()?),
+        int(i64::from(s.flapping)),
+        Bound::Text(Some(to_json(&s.flap)?)),
+        Bound::Int(s.incident.map(|i| i.0)),
+    ]);
+    Ok(())
+}
+
+/// Most rows in one upsert statement, as a power of two: `2^3` = 8 rows,
+/// 184 parameters. SQLite looks a `$n` parameter up by name with a linear
+/// scan, so binding costs the square of a statement's parameter count:
+/// 128-row statements spent 40% of the server's time there; 8-row ones
+/// make it noise.
+const MAX_UPSERT_K: usize = 3;
+
+/// Queues upserts of `rows`, in statements of power-of-two sizes (at most
+/// `2^MAX_UPSERT_K` rows each), so every statement text is one of a few.
+fn queue_upserts(tx: &mut WriteTx, integration: i64, rows: &[&Stored]) -> Result<(), StoreError> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let k = (usize::BITS - 1 - rest.len().leading_zeros()) as usize;
+        let k = k.min(MAX_UPSERT_K);
+        let (chunk, tail) = rest.split_at(1 << k);
+        let mut params = Vec::with_capacity(chunk.len() * UPSERT_COLUMNS);
+        for s in chunk {
+            row_params(integration, s, &mut params)?;
+        }
+        tx.defer(upsert_sql(k), params);
+        rest = tail;
+    }
+    Ok(())
+}
+
+/// `UPDATE ... count = count + $1, last_seen = $2 ... fingerprint IN (2^k
+/// placeholders)`, `k` < 7, built once each.
+fn repeat_sql(k: usize) -> &'static str {
+    static CACHE: [OnceLock<String>; 7] = [const { OnceLock::new() }; 7];
+    CACHE[k].get_or_init(|| {
+        format!(
+            "UPDATE alerts SET count = count + $1, last_seen = $2 WHERE integration_id = $3 AND fingerprint IN ({})",
+            placeholders(4, 1 << k)
+        )
+    })
+}
+
+/// Queues the plain repeats: per number of repeats in the batch (almost
+/// always one), `UPDATE`s of up to 64 fingerprints.
+fn queue_repeats(tx: &mut WriteTx, integration: i64, repeats: &HashMap<Fingerprint, u64>) {
+    let mut by_times: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for (fp, times) in repeats {
+        by_times.entry(*times).or_default().push(fp.to_string());
+    }
+    let last_seen = tx.now_micros();
+    for (times, fps) in by_times {
+        let mut rest = fps.as_slice();
+        while !rest.is_empty() {
+            let k = ((usize::BITS - 1 - rest.len().leading_zeros()) as usize).min(6);
+            let (chunk, tail) = rest.split_at(1 << k);
+            let mut params = vec![
+                Bound::Int(Some(i64::try_from(times).unwrap_or(i64::MAX))),
+                Bound::Int(Some(last_seen)),
+                Bound::Int(Some(integration)),
+            ];
+            params.extend(chunk.iter().map(|fp| Bound::Text(Some(fp.clone()))));
+            tx.defer(repeat_sql(k), params);
+            rest = tail;
+        }
+    }
+}
+
+/// Records of `fingerprints` for this integration.
+async fn load_stored(
+    tx: &mut WriteTx,
+    integration: i64,
+    fingerprints: &[String],
+) -> Result<HashMap<Fingerprint, Stored>, StoreError> {
+    let mut out = HashMap::with_capacity(fingerprints.len());
+    for chunk in fingerprints.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT {STORED_COLUMNS} FROM alerts WHERE integration_id = $1 AND fingerprint IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = crate::rows::dynamic_query(&sql).bind(integration);
+        for fp in chunk {
+            q = q.bind(fp.clone());
+        }
+        for row in q.fetch_all(tx.conn().await?).await? {
+            let s = stored(&row)?;
+            out.insert(s.record.fingerprint, s);
+        }
+    }
+    Ok(out)
+}
+
+/// Unresolved incidents of the groups with these key digests.
+async fn load_open_groups(
+    tx: &mut WriteTx,
+    digests: &[String],
+) -> Result<(Vec<OpenGroup>, HashMap<TicketId, bool>), StoreError> {
+    let mut groups = Vec::new();
+    let mut auto = HashMap::new();
+    for chunk in digests.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT g.incident_id, g.group_key, g.opened_at, g.auto_resolve FROM alert_groups g \
+             JOIN tickets t ON t.id = g.incident_id WHERE t.is_open = 1 AND g.key_digest IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = crate::rows::dynamic_query(&sql);
+        for d in chunk {
+            q = q.bind(d.clone());
+        }
+        for row in q.fetch_all(tx.conn().await?).await? {
+            let incident = TicketId(row.try_get("incident_id")?);
+            auto.insert(incident, row.try_get::<i64, _>("auto_resolve")? != 0);
+            groups.push(OpenGroup {
+                key: GroupKey(row.try_get("group_key")?),
+                incident,
+                opened_at: ts(row.try_get("opened_at")?)?,
+                resolved: false,
+            });
+        }
+    }
+    Ok((groups, auto))
+}
+
+/// A one-line incident title from an alert: control characters become
+/// spaces, at most the title limit, never empty.
+fn incident_title(summary: &str, key: &GroupKey) -> String {
+    let clean: String = summary
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    let base = if clean.is_empty() {
+        key.0.as_str()
+    } else {
+        clean
+    };
+    let mut title: String = base
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(TITLE_MAX_CHARS)
+        .collect();
+    if title.trim().is_empty() {
+        title = "Alert".to_string();
+    }
+    title
+}
+
+fn incident_description(integration: &Integration, signal: &AlertSignal, key: &GroupKey) -> String {
+    let mut d = format!(
+        "Opened by alert intake (integration \"{}\").\n\nFirst alert: {}\nLabels: {}\nGroup: {}\n",
+        integration.name,
+        signal.summary,
+        labels_text(&signal.labels),
+        key
+    );
+    if let Some(url) = &signal.url {
+        d.push_str(&format!("Source: {url}\n"));
+    }
+    for (name, value) in &signal.annotations {
+        d.push_str(&format!("\n{name}: {value}"));
+    }
+    if d.len() > BODY_MAX_BYTES {
+        let mut cut = BODY_MAX_BYTES;
+        while !d.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        d.truncate(cut);
+    }
+    d.replace('\0', " ")
+}
+
+fn labels_text(labels: &Labels) -> String {
+    let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// The system actor automatic transitions are made by.
+const SYSTEM: Actor = Actor {
+    user_id: UserId(0),
+    role: Role::Admin,
+};
+
+impl Store {
+    /// Runs a batch of signals from `integration` through the pipeline and
+    /// stores the outcome in one write. Returns once the write is durable.
+    pub async fn ingest_alerts(
+        &self,
+        integration: &Integration,
+        batch: IntakeBatch,
+        now: Timestamp,
+    ) -> Result<IntakeResult, StoreError> {
+        let signals = batch.signals;
+        let fallback = integration.fallback();
+        let decisions: Vec<RoutingDecision> = signals
+            .iter()
+            .map(|s| route(&integration.routes, &fallback, s))
+            .collect();
+        let fingerprints: Vec<Fingerprint> = signals.iter().map(|s| s.fingerprint()).collect();
+
+        // What suppresses, read before the write lock (configuration; a
+        // change racing a batch applies from the next batch on).
+        let silences = self.active_silences(now).await?;
+        let windows = self.all_maintenance_windows().await?;
+        let rules: Vec<InhibitRule> = self
+            .list_inhibition_rules()
+            .await?
+            .into_iter()
+            .map(|r| InhibitRule {
+                source: r.source,
+                target: r.target,
+                equal: r.equal,
+            })
+            .collect();
+        let owners = self.owner_teams(&decisions).await?;
+
+        let mut tx = self.write(None, now).await?;
+        let now = tx.now;
+        let mut distinct: Vec<String> = Vec::with_capacity(fingerprints.len());
+        let mut seen = HashSet::with_capacity(fingerprints.len());
+        for fp in &fingerprints {
+            if seen.insert(*fp) {
+                distinct.push(fp.to_string());
+            }
+        }
+        let mut known = load_stored(&mut tx, integration.id, &distinct).await?;
+
+        // Firing alerts, for inhibition: those stored, and this batch's.
+        let firing_stored: Vec<(Fingerprint, Labels, Option<ServiceId>)> = if rules.is_empty() {
+            Vec::new()
+        } else {
+            let rows = sqlx::query(
+                "SELECT fingerprint, labels, service_id FROM alerts WHERE status <> 'resolved'",
+            )
+            .fetch_all(tx.conn().await?)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let fp: String = row.try_get("fingerprint")?;
+                let labels: String = row.try_get("labels")?;
+                out.push((
+                    parse("fingerprint", &fp)?,
+                    serde_json::from_str(&labels)
+                        .map_err(|e| StoreError::Corrupt(format!("labels: {e}")))?,
+                    row.try_get::<Option<i64>, _>("service_id")?.map(ServiceId),
+                ));
+            }
+            out
+        };
+        let mut views: Vec<AlertView<'_>> = firing_stored
+            .iter()
+            .map(|(fp, labels, service)| AlertView {
+                fingerprint: *fp,
+                labels,
+                service: *service,
+            })
+            .collect();
+        if !rules.is_empty() {
+            for (i, s) in signals.iter().enumerate() {
+                if s.status == AlertStatus::Firing {
+                    views.push(AlertView {
+                        fingerprint: fingerprints[i],
+                        labels: &s.labels,
+                        service: Some(decisions[i].service),
+                    });
+                }
+            }
+        }
+        let suppressor = Suppressor::new(&silences, &windows, &rules, &views, now);
+
+        // The groups alerts that may start firing could join.
+        let mut keys: Vec<Option<GroupKey>> = vec![None; signals.len()];
+        let mut digests = Vec::new();
+        let mut seen_digests = HashSet::new();
+        for (i, s) in signals.iter().enumerate() {
+            let may_start = s.status == AlertStatus::Firing
+                && decisions[i].action != RouteAction::RecordOnly
+                && known
+                    .get(&fingerprints[i])
+                    .is_none_or(|k| k.record.status == AlertStatus::Resolved);
+            if may_start {
+                let key = group_key(decisions[i].service, &decisions[i].group_by, &s.labels);
+                let digest = key.digest().to_string();
+                if seen_digests.insert(digest.clone()) {
+                    digests.push(digest);
+                }
+                keys[i] = Some(key);
+            }
+        }
+        let (mut groups, mut auto_resolve) = if digests.is_empty() {
+            (Vec::new(), HashMap::new())
+        } else {
+            load_open_groups(&mut tx, &digests).await?
+        };
+
+        let mut result = IntakeResult {
+            received: signals.len(),
+            truncated_alerts: batch.truncated,
+            ..Default::default()
+        };
+        let mut noise: BTreeMap<ServiceId, NoiseMetrics> = BTreeMap::new();
+        let mut changed: Vec<Fingerprint> = Vec::new();
+        let mut changed_set = HashSet::new();
+        // Alerts whose every change in this batch was a plain repeat (only
+        // `count` and `last_seen` moved), with how many: written as one
+        // narrow UPDATE instead of full rows.
+        let mut plain_repeats: HashMap<Fingerprint, u64> = HashMap::new();
+        let mut full_rows: HashSet<Fingerprint> = HashSet::new();
+        // Per incident, the alerts that joined it in this batch.
+        let mut added: BTreeMap<TicketId, Vec<serde_json::Value>> = BTreeMap::new();
+        let mut opened: Vec<(TicketId, String)> = Vec::new();
+        let mut check_resolve: Vec<TicketId> = Vec::new();
+        let mut started = Vec::new();
+        let mut ended = Vec::new();
+        let mut muted = Vec::new();
+
+        for (i, signal) in signals.iter().enumerate() {
+            let fp = fingerprints[i];
+            let d = &decisions[i];
+            let previous = known.get(&fp);
+            let update = apply_signal(previous.map(|p| &p.record), signal, now);
+            let Some(record) = update.record().cloned() else {
+                result.ignored += 1;
+                noise
+                    .entry(d.service)
+                    .or_default()
+                    .record(PipelineOutcome::Ignored);
+                continue;
+            };
+            let plain = matches!(update, AlertUpdate::Repeat(_))
+                && previous.is_some_and(|p| {
+                    let mut expect = p.record.clone();
+                    expect.count = expect.count.saturating_add(1);
+                    expect.last_seen = now;
+                    expect == record
+                        && (signal.status != AlertStatus::Firing
+                            || (p.service == Some(d.service) && p.action == d.action))
+                });
+            if plain && !full_rows.contains(&fp) {
+                *plain_repeats.entry(fp).or_default() += 1;
+            } else {
+                full_rows.insert(fp);
+                plain_repeats.remove(&fp);
+            }
+            let mut st = previous.cloned().unwrap_or_else(|| Stored {
+                record: record.clone(),
+                service: Some(d.service),
+                action: d.action,
+                suppressed_by: None,
+                flapping: false,
+                flap: FlapState::default(),
+                incident: None,
+            });
+            st.record = record;
+            if signal.status == AlertStatus::Firing {
+                st.service = Some(d.service);
+                st.action = d.action;
+            }
+            let transition = match &update {
+                AlertUpdate::New(_) | AlertUpdate::Reopened(_) => Some(AlertStatus::Firing),
+                AlertUpdate::Resolved(_) => Some(AlertStatus::Resolved),
+                _ => None,
+            };
+            let mut may_page = true;
+            if let Some(to) = transition {
+                let o = st.flap.record_transition(&integration.flap, to, now);
+                st.flapping = o.flapping;
+                may_page = o.page;
+            }
+            let mut joined = false;
+            match &update {
+                AlertUpdate::New(_) | AlertUpdate::Reopened(_) => {
+                    if matches!(update, AlertUpdate::New(_)) {
+                        result.new += 1;
+                    } else {
+                        result.reopened += 1;
+                    }
+                    started.push(fp.to_string());
+                    st.suppressed_by = suppressor.check(&AlertView {
+                        fingerprint: fp,
+                        labels: &st.record.labels,
+                        service: Some(d.service),
+                    });
+                    if st.suppressed_by.is_some() {
+                        result.suppressed += 1;
+                        muted.push(fp.to_string());
+                    } else if !may_page {
+                        result.flapping += 1;
+                    } else if d.action != RouteAction::RecordOnly {
+                        let key = match &keys[i] {
+                            Some(k) => k.clone(),
+                            None => group_key(d.service, &d.group_by, &signal.labels),
+                        };
+                        let incident = match decide_group(&key, d.group_window, &groups, now) {
+                            GroupDecision::Join(incident) => {
+                                joined = true;
+                                result.grouped += 1;
+                                incident
+                            }
+                            GroupDecision::OpenNew => {
+                                let (id, number) = self
+                                    .open_incident(
+                                        &mut tx,
+                                        integration,
+                                        signal,
+                                        d,
+                                        &key,
+                                        owners.get(&d.service).copied().flatten(),
+                                    )
+                                    .await?;
+                                groups.push(OpenGroup {
+                                    key: key.clone(),
+                                    incident: id,
+                                    opened_at: now,
+                                    resolved: false,
+                                });
+                                auto_resolve.insert(id, d.auto_resolve);
+                                opened.push((id, number.clone()));
+                                result.incidents_opened.push(number);
+                                id
+                            }
+                        };
+                        st.incident = Some(incident);
+                        added.entry(incident).or_default().push(json!({
+                            "fingerprint": fp.to_string(),
+                            "summary": st.record.summary,
+                            "severity": st.record.severity,
+                        }));
+                    }
+                }
+                AlertUpdate::Resolved(_) => {
+                    result.resolved += 1;
+                    ended.push(fp.to_string());
+                    if let Some(incident) = st.incident
+                        && !check_resolve.contains(&incident)
+                    {
+                        check_resolve.push(incident);
+                    }
+                }
+                AlertUpdate::Acknowledged(_) => result.acknowledged += 1,
+                AlertUpdate::Repeat(_) => result.deduplicated += 1,
+                AlertUpdate::Ignored(_) => {}
+            }
+            let outcome = outcome_of(
+                &update,
+                st.suppressed_by.is_some() && update.starts_firing(),
+                may_page,
+                d.action,
+                joined,
+            );
+            noise.entry(d.service).or_default().record(outcome);
+            if changed_set.insert(fp) {
+                changed.push(fp);
+            }
+            known.insert(fp, st);
+        }
+
+        let rows: Vec<&Stored> = changed
+            .iter()
+            .filter(|fp| full_rows.contains(fp))
+            .filter_map(|fp| known.get(fp))
+            .collect();
+        queue_upserts(&mut tx, integration.id, &rows)?;
+        queue_repeats(&mut tx, integration.id, &plain_repeats);
+
+        for (incident, alerts) in &added {
+            tx.event(
+                "ticket",
+                incident,
+                "incident.alerts_added",
+                json!({"integration_id": integration.id, "alerts": alerts}),
+            )
+            .await?;
+        }
+
+        // Auto-resolve: incidents an alert of this batch resolved, whose
+        // alerts are now all resolved.
+        let mut resolved_numbers = Vec::new();
+        if !check_resolve.is_empty() {
+            let candidates = self
+                .auto_resolve_candidates(&mut tx, &check_resolve, &mut auto_resolve)
+                .await?;
+            for (incident, statuses) in candidates {
+                let enabled = auto_resolve.get(&incident).copied().unwrap_or(false);
+                let count = statuses.len();
+                if !should_auto_resolve(enabled, statuses) {
+                    continue;
+                }
+                let ticket = load_ticket(&mut tx, incident).await?;
+                if !ticket.state.is_open() {
+                    continue;
+                }
+                let step = Transition::Resolve {
+                    resolution_code: "auto_resolved".into(),
+                    resolution_note: format!(
+                        "All {count} alerts of this incident resolved; resolved automatically."
+                    ),
+                };
+                match apply_transition(
+                    &mut tx,
+                    &ticket,
+                    &step,
+                    opsdesk_domain::transition::ReopenPolicy::default(),
+                    SYSTEM,
+                    json!({"automatic": true, "reason": "all alerts resolved"}),
+                )
+                .await
+                {
+                    Ok(()) => resolved_numbers.push(ticket.number.clone()),
+                    // A state the incident cannot resolve from: leave it to people.
+                    Err(StoreError::Transition(e)) => {
+                        tracing::info!(incident = %ticket.number, error = %e, "alerts resolved but the incident cannot auto-resolve");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        result.incidents_resolved = resolved_numbers;
+
+        let day = utc_day(now);
+        if batch.truncated > 0 {
+            noise.entry(integration.service_id).or_default();
+        }
+        for (service, m) in &noise {
+            let truncated = if *service == integration.service_id {
+                i64::try_from(batch.truncated).unwrap_or(i64::MAX)
+            } else {
+                0
+            };
+            let n = |v: u64| Bound::Int(Some(i64::try_from(v).unwrap_or(i64::MAX)));
+            tx.defer(
+                "INSERT INTO alert_noise (service_id, day, received, deduplicated, ignored, suppressed, flapping, \
+                 recorded_only, grouped, incidents_created, state_changed, truncated) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (service_id, day) DO UPDATE SET received = alert_noise.received + excluded.received, \
+                 deduplicated = alert_noise.deduplicated + excluded.deduplicated, \
+                 ignored = alert_noise.ignored + excluded.ignored, suppressed = alert_noise.suppressed + excluded.suppressed, \
+                 flapping = alert_noise.flapping + excluded.flapping, \
+                 recorded_only = alert_noise.recorded_only + excluded.recorded_only, \
+                 grouped = alert_noise.grouped + excluded.grouped, \
+                 incidents_created = alert_noise.incidents_created + excluded.incidents_created, \
+                 state_changed = alert_noise.state_changed + excluded.state_changed, \
+                 truncated = alert_noise.truncated + excluded.truncated",
+                vec![
+                    Bound::Int(Some(service.0)),
+                    Bound::Int(Some(day)),
+                    n(m.received),
+                    n(m.deduplicated),
+                    n(m.ignored),
+                    n(m.suppressed),
+                    n(m.flapping),
+                    n(m.recorded_only),
+                    n(m.grouped),
+                    n(m.incidents_created),
+                    n(m.state_changed),
+                    Bound::Int(Some(truncated)),
+                ],
+            );
+        }
+
+        tx.event(
+            "alert_integration",
+            integration.id,
+            "alerts.received",
+            json!({
+                "received": result.received, "new": result.new, "deduplicated": result.deduplicated,
+                "acknowledged": result.acknowledged, "resolved": result.resolved, "reopened": result.reopened,
+                "ignored": result.ignored, "suppressed": result.suppressed, "flapping": result.flapping,
+                "grouped": result.grouped, "truncated_alerts": result.truncated_alerts,
+                "started_firing": started, "resolved_alerts": ended, "suppressed_alerts": muted,
+                "incidents_opened": opened.iter().map(|(id, n)| json!({"id": id, "number": n})).collect::<Vec<_>>(),
+                "incidents_resolved": result.incidents_resolved,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// Owner teams of the services alerts were routed to.
+    async fn owner_teams(
+        &self,
+        decisions: &[RoutingDecision],
+    ) -> Result<HashMap<ServiceId, Option<TeamId>>, StoreError> {
+        let mut services: Vec<ServiceId> = decisions
+            .iter()
+            .filter(|d| d.action != RouteAction::RecordOnly)
+            .map(|d| d.service)
+            .collect();
+        services.sort_unstable();
+        services.dedup();
+        let mut out = HashMap::new();
+        for chunk in services.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, owner_team_id FROM services WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = crate::rows::dynamic_query(&sql);
+            for s in chunk {
+                q = q.bind(s.0);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.insert(
+                    ServiceId(row.try_get("id")?),
+                    row.try_get::<Option<i64>, _>("owner_team_id")?.map(TeamId),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens the incident of a new alert group, through the one ticket
+    /// creation path (number, assignment, events), in this write.
+    async fn open_incident(
+        &self,
+        tx: &mut WriteTx,
+        integration: &Integration,
+        signal: &AlertSignal,
+        d: &RoutingDecision,
+        key: &GroupKey,
+        team: Option<TeamId>,
+    ) -> Result<(TicketId, String), StoreError> {
+        let new = NewTicket {
+            kind: TicketKind::Incident,
+            title: incident_title(&signal.summary, key),
+            description: incident_description(integration, signal, key),
+            requester_id: integration.created_by,
+            team_id: None,
+            assignee_id: None,
+            service_id: Some(d.service),
+            category: Some("alert".into()),
+            tags: vec!["alert".into()],
+            impact: Impact::Medium,
+            urgency: d.urgency,
+            priority_override: None,
+        };
+        let ticket = insert_ticket(tx, &new, team).await?;
+        tx.defer(
+            "INSERT INTO alert_groups (incident_id, integration_id, service_id, group_key, key_digest, opened_at, auto_resolve) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                Bound::Int(Some(ticket.id.0)),
+                Bound::Int(Some(integration.id)),
+                Bound::Int(Some(d.service.0)),
+                Bound::Text(Some(key.0.clone())),
+                Bound::Text(Some(key.digest().to_string())),
+                Bound::Int(Some(tx.now_micros())),
+                Bound::Int(Some(i64::from(d.auto_resolve))),
+            ],
+        );
+        tx.event(
+            "ticket",
+            ticket.id,
+            "incident.alert_group_opened",
+            json!({"integration_id": integration.id, "group_key": key, "action": d.action,
+                   "auto_resolve": d.auto_resolve, "route": d.route}),
+        )
+        .await?;
+        Ok((ticket.id, ticket.number))
+    }
+
+    /// The statuses of every alert of these incidents (after this batch's
+    /// changes), with each incident's auto-resolve setting filled in.
+    async fn auto_resolve_candidates(
+        &self,
+        tx: &mut WriteTx,
+        incidents: &[TicketId],
+        auto_resolve: &mut HashMap<TicketId, bool>,
+    ) -> Result<BTreeMap<TicketId, Vec<AlertStatus>>, StoreError> {
+        let mut out: BTreeMap<TicketId, Vec<AlertStatus>> = BTreeMap::new();
+        for chunk in incidents.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT a.incident_id, a.status, g.auto_resolve FROM alerts a JOIN alert_groups g ON g.incident_id = a.incident_id \
+                 WHERE a.incident_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = crate::rows::dynamic_query(&sql);
+            for i in chunk {
+                q = q.bind(i.0);
+            }
+            for row in q.fetch_all(tx.conn().await?).await? {
+                let incident = TicketId(row.try_get("incident_id")?);
+                let status: String = row.try_get("status")?;
+                auto_resolve.insert(incident, row.try_get::<i64, _>("auto_resolve")? != 0);
+                out.entry(incident)
+                    .or_default()
+                    .push(parse("status", &status)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upserts_come_in_eight_shapes() {
+        assert!(upsert_sql(0).contains("($1, $2,"));
+        assert!(upsert_sql(1).contains("($24, $25,"));
+        assert_eq!(upsert_sql(7).matches("), (").count(), 127);
+    }
+
+    #[test]
+    fn titles_are_one_clean_line() {
+        let key = GroupKey("service=1 {}".into());
+        assert_eq!(incident_title("Disk\nfull", &key), "Disk full");
+        assert_eq!(incident_title("  ", &key), "service=1 {}");
+        assert_eq!(incident_title(&"x".repeat(500), &key).chars().count(), 200);
+    }
+}
