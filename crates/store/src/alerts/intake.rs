@@ -20,7 +20,7 @@ use super::{Integration, utc_day};
 use crate::rows::{opt_ts, parse, ts};
 use crate::tickets::{NewTicket, apply_transition, insert_ticket, load_ticket};
 use crate::tx::{Bound, WriteTx};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
 use opsdesk_domain::alerts::{
     AlertRecord, AlertSignal, AlertStatus, AlertUpdate, AlertView, Fingerprint, FlapState,
@@ -146,28 +146,54 @@ fn placeholders(from: usize, n: usize) -> String {
     s
 }
 
-const UPSERT_COLUMNS: usize = 23;
-/// The upsert statement for `2^k` rows, `k` < 8; built once each, so the
-/// queued statements can borrow them for the life of the program.
-fn upsert_sql(k: usize) -> &'static str {
-    static CACHE: [OnceLock<String>; 8] = [const { OnceLock::new() }; 8];
-    CACHE[k].get_or_init(|| {
-        let rows = 1usize << k;
-        let mut sql = String::from(
-            "INSERT INTO alerts (integration_id, fingerprint, source, status, labels, annotations, summary, severity, \
-             dedup_key, url, service_id, action, first_seen, last_seen, started_at, acknowledged_at, resolved_at, \
-             count, occurrences, suppressed_by, flapping, flap, incident_id) VALUES ",
-        );
-        for r in 0..rows {
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&placeholders(1 + r * UPSERT_COLUMNS, UPSERT_COLUMNS));
-            sql.push(')');
-        }
-        sql.push_str(
-            " ON CONFLICT (integration_id, fingerprint) DO UPDATE SET source = excluded.source, \
+/// The columns an upsert writes, in order, with the type each is read
+/// back as from the bound JSON array.
+const UPSERT_COLUMNS: [(&str, bulk::Column); 23] = {
+    use bulk::Column::{Int, Text};
+    [
+        ("integration_id", Int),
+        ("fingerprint", Text),
+        ("source", Text),
+        ("status", Text),
+        ("labels", Text),
+        ("annotations", Text),
+        ("summary", Text),
+        ("severity", Text),
+        ("dedup_key", Text),
+        ("url", Text),
+        ("service_id", Int),
+        ("action", Text),
+        ("first_seen", Int),
+        ("last_seen", Int),
+        ("started_at", Int),
+        ("acknowledged_at", Int),
+        ("resolved_at", Int),
+        ("count", Int),
+        ("occurrences", Int),
+        ("suppressed_by", Text),
+        ("flapping", Int),
+        ("flap", Text),
+        ("incident_id", Int),
+    ]
+};
+
+/// The upsert of a whole batch: its rows arrive as one JSON array (see
+/// `crate::bulk` for why not one `$n` per value). Built once per backend.
+fn upsert_sql(backend: Backend) -> &'static str {
+    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
+    let slot = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    };
+    CACHE[slot].get_or_init(|| {
+        let names: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
+        let types: Vec<bulk::Column> = UPSERT_COLUMNS.iter().map(|(_, t)| *t).collect();
+        let selected: Vec<String> = (0..names.len()).map(|i| format!("v.c{i}")).collect();
+        // `WHERE true`: SQLite needs it to tell the upsert's ON CONFLICT
+        // from a join constraint after INSERT ... SELECT.
+        format!(
+            "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v WHERE true \
+             ON CONFLICT (integration_id, fingerprint) DO UPDATE SET source = excluded.source, \
              status = excluded.status, labels = excluded.labels, annotations = excluded.annotations, \
              summary = excluded.summary, severity = excluded.severity, dedup_key = excluded.dedup_key, \
              url = excluded.url, service_id = excluded.service_id, action = excluded.action, \
@@ -175,8 +201,10 @@ fn upsert_sql(k: usize) -> &'static str {
              acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at, \
              count = excluded.count, occurrences = excluded.occurrences, suppressed_by = excluded.suppressed_by, \
              flapping = excluded.flapping, flap = excluded.flap, incident_id = excluded.incident_id",
-        );
-        sql
+            names.join(", "),
+            selected.join(", "),
+            bulk::rows(backend, "$1", &types),
+        )
     })
 }
 
@@ -184,60 +212,54 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn row_params(integration: i64, s: &Stored, out: &mut Vec<Bound>) -> Result<(), StoreError> {
+/// One row of the upsert, in `UPSERT_COLUMNS` order.
+fn row_json(integration: i64, s: &Stored) -> Result<serde_json::Value, StoreError> {
     let r = &s.record;
-    let int = |v: i64| Bound::Int(Some(v));
-    let text = |v: &str| Bound::Text(Some(v.to_string()));
-    out.extend([
-        int(integration),
-        text(&r.fingerprint.to_string()),
-        text(r.source.as_str()),
-        text(r.status.as_str()),
-        Bound::Text(Some(to_json(&r.labels)?)),
-        Bound::Text(Some(to_json(&r.annotations)?)),
-        text(&r.summary),
-        text(r.severity.as_str()),
-        Bound::Text(r.dedup_key.clone()),
-        Bound::Text(r.url.clone()),
-        Bound::Int(s.service.map(|x| x.0)),
-        text(s.action.as_str()),
-        int(r.first_seen.as_microsecond()),
-        int(r.last_seen.as_microsecond()),
-        int(r.started_at.as_microsecond()),
-        Bound::Int(r.acknowledged_at.map(|t| t.as_microsecond())),
-        Bound::Int(r.resolved_at.map(|t| t.as_microsecond())),
-        int(i64::try_from(r.count).unwrap_or(i64::MAX)),
-        int(i64::from(r.occurrences)),
-        Bound::Text(s.suppressed_by.as_ref().map(to_json).transpose()?),
-        int(i64::from(s.flapping)),
-        Bound::Text(Some(to_json(&s.flap)?)),
-        Bound::Int(s.incident.map(|i| i.0)),
-    ]);
-    Ok(())
+    Ok(serde_json::json!([
+        integration,
+        r.fingerprint.to_string(),
+        r.source.as_str(),
+        r.status.as_str(),
+        to_json(&r.labels)?,
+        to_json(&r.annotations)?,
+        r.summary,
+        r.severity.as_str(),
+        r.dedup_key,
+        r.url,
+        s.service.map(|x| x.0),
+        s.action.as_str(),
+        r.first_seen.as_microsecond(),
+        r.last_seen.as_microsecond(),
+        r.started_at.as_microsecond(),
+        r.acknowledged_at.map(|t| t.as_microsecond()),
+        r.resolved_at.map(|t| t.as_microsecond()),
+        i64::try_from(r.count).unwrap_or(i64::MAX),
+        i64::from(r.occurrences),
+        s.suppressed_by.as_ref().map(to_json).transpose()?,
+        i64::from(s.flapping),
+        to_json(&s.flap)?,
+        s.incident.map(|i| i.0),
+    ]))
 }
 
-/// Most rows in one upsert statement, as a power of two: `2^3` = 8 rows,
-/// 184 parameters. SQLite looks a `$n` parameter up by name with a linear
-/// scan, so binding costs the square of a statement's parameter count:
-/// 128-row statements spent 40% of the server's time there; 8-row ones
-/// make it noise.
-const MAX_UPSERT_K: usize = 3;
-
-/// Queues upserts of `rows`, in statements of power-of-two sizes (at most
-/// `2^MAX_UPSERT_K` rows each), so every statement text is one of a few.
-fn queue_upserts(tx: &mut WriteTx, integration: i64, rows: &[&Stored]) -> Result<(), StoreError> {
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let k = (usize::BITS - 1 - rest.len().leading_zeros()) as usize;
-        let k = k.min(MAX_UPSERT_K);
-        let (chunk, tail) = rest.split_at(1 << k);
-        let mut params = Vec::with_capacity(chunk.len() * UPSERT_COLUMNS);
-        for s in chunk {
-            row_params(integration, s, &mut params)?;
-        }
-        tx.defer(upsert_sql(k), params);
-        rest = tail;
+/// Queues one upsert of all `rows`.
+fn queue_upserts(
+    tx: &mut WriteTx,
+    backend: Backend,
+    integration: i64,
+    rows: &[&Stored],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
     }
+    let values = rows
+        .iter()
+        .map(|s| row_json(integration, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.defer(
+        upsert_sql(backend),
+        vec![Bound::Text(Some(to_json(&values)?))],
+    );
     Ok(())
 }
 
@@ -671,7 +693,7 @@ impl Store {
             .filter(|fp| full_rows.contains(fp))
             .filter_map(|fp| known.get(fp))
             .collect();
-        queue_upserts(&mut tx, integration.id, &rows)?;
+        queue_upserts(&mut tx, self.backend(), integration.id, &rows)?;
         queue_repeats(&mut tx, integration.id, &plain_repeats);
 
         for (incident, alerts) in &added {
@@ -907,10 +929,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn upserts_come_in_eight_shapes() {
-        assert!(upsert_sql(0).contains("($1, $2,"));
-        assert!(upsert_sql(1).contains("($24, $25,"));
-        assert_eq!(upsert_sql(7).matches("), (").count(), 127);
+    fn a_batch_upsert_binds_one_json_array() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let sql = upsert_sql(backend);
+            assert!(sql.contains("$1"), "{sql}");
+            assert!(!sql.contains("$2"), "{sql}");
+            assert!(sql.contains("c22"), "{sql}");
+        }
     }
 
     #[test]
