@@ -57,6 +57,10 @@ impl SlaMetric {
             SlaMetric::Resolution => "resolution",
         }
     }
+
+    pub fn parse(name: &str) -> Option<SlaMetric> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
 }
 
 /// Default warning threshold: warn when 75 % of the target is used.

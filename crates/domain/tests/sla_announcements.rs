@@ -219,3 +219,16 @@ fn a_ticket_reads_as_its_most_pressing_clock_and_earliest_due() {
     assert_eq!(summary.due_at, Some(at(60)));
     assert_eq!(summarize(&[]), None);
 }
+
+#[test]
+fn clock_state_names_are_their_serialised_names() {
+    for state in ClockState::ALL {
+        assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        assert_eq!(ClockState::parse(state.as_str()), Some(state));
+    }
+    for metric in SlaMetric::ALL {
+        assert_eq!(serde_json::to_value(metric).unwrap(), metric.as_str());
+        assert_eq!(SlaMetric::parse(metric.as_str()), Some(metric));
+    }
+    assert_eq!(ClockState::parse("late"), None);
+}

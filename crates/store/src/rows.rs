@@ -110,8 +110,8 @@ fn sla_summary(row: &AnyRow) -> Result<Option<SlaSummary>, StoreError> {
     let Some(status) = row.try_get::<Option<String>, _>("sla_status")? else {
         return Ok(None);
     };
-    let status = serde_json::from_value(serde_json::Value::String(status.clone()))
-        .map_err(|_| StoreError::Corrupt(format!("sla_status '{status}'")))?;
+    let status = opsdesk_domain::sla::ClockState::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("sla_status '{status}'")))?;
     Ok(Some(SlaSummary {
         status,
         due_at: opt_ts(row.try_get("sla_due_at")?)?,

@@ -527,7 +527,7 @@ async fn recompute_tickets(
         let summary = summarize(&statuses);
         summaries.push((
             id,
-            summary.map(|s| state_name(s.status)),
+            summary.map(|s| ClockState::as_str(s.status)),
             summary.and_then(|s| micros(s.due_at)),
         ));
         for (metric, status) in evaluated.clocks {
@@ -581,16 +581,6 @@ async fn recompute_tickets(
     Ok(pass)
 }
 
-fn state_name(state: ClockState) -> &'static str {
-    match state {
-        ClockState::NotStarted => "not_started",
-        ClockState::Running => "running",
-        ClockState::Paused => "paused",
-        ClockState::Met => "met",
-        ClockState::Breached => "breached",
-    }
-}
-
 async fn load_remembered(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -605,7 +595,7 @@ async fn load_remembered(
     let mut out = HashMap::new();
     for row in q.fetch_all(conn).await? {
         let metric: String = row.try_get("metric")?;
-        let Some(metric) = SlaMetric::ALL.into_iter().find(|m| m.as_str() == metric) else {
+        let Some(metric) = SlaMetric::parse(&metric) else {
             continue;
         };
         out.insert(
@@ -649,7 +639,7 @@ async fn write_clock_rows(
                 r.ticket_id,
                 r.metric.as_str(),
                 r.policy_id,
-                state_name(r.state),
+                ClockState::as_str(r.state),
                 r.target_seconds,
                 r.due_at,
                 r.warning_at,

@@ -161,7 +161,7 @@ impl Store {
         let rows = tallies
             .into_iter()
             .filter_map(|((key, metric), t)| {
-                let metric = SlaMetric::ALL.into_iter().find(|m| m.as_str() == metric)?;
+                let metric = SlaMetric::parse(metric)?;
                 let finished = t.met + t.breached;
                 Some(ComplianceRow {
                     label: labels.get(&key).cloned().unwrap_or_else(|| key.clone()),

@@ -114,27 +114,45 @@ impl AlertmanagerWebhook {
                 format!("{:?} is not one of: firing, resolved", self.status),
             ));
         }
-        if self.alerts.len() > MAX_ALERTS_PER_BATCH {
-            errors.push(FieldError::new(
-                "alerts",
-                format!(
-                    "has {} alerts; the limit is {MAX_ALERTS_PER_BATCH} (lower max_alerts in the Alertmanager receiver)",
-                    self.alerts.len()
-                ),
-            ));
-            return Err(errors);
+        convert_batch(
+            self.alerts,
+            " (lower max_alerts in the Alertmanager receiver)",
+            errors,
+            alertmanager_alert,
+        )
+    }
+}
+
+/// Converts every alert of a batch, collecting every problem: the batch is
+/// refused whole when there is any (`errors` may already hold some from the
+/// envelope) or when it has more than [`MAX_ALERTS_PER_BATCH`] alerts
+/// (`hint` says how the sender can stay under the limit).
+fn convert_batch<A>(
+    alerts: Vec<A>,
+    hint: &str,
+    mut errors: Vec<FieldError>,
+    convert: impl Fn(usize, A, &mut Vec<FieldError>) -> Option<AlertSignal>,
+) -> Result<Vec<AlertSignal>, Vec<FieldError>> {
+    if alerts.len() > MAX_ALERTS_PER_BATCH {
+        errors.push(FieldError::new(
+            "alerts",
+            format!(
+                "has {} alerts; the limit is {MAX_ALERTS_PER_BATCH}{hint}",
+                alerts.len()
+            ),
+        ));
+        return Err(errors);
+    }
+    let mut signals = Vec::with_capacity(alerts.len());
+    for (i, alert) in alerts.into_iter().enumerate() {
+        if let Some(signal) = convert(i, alert, &mut errors) {
+            signals.push(signal);
         }
-        let mut signals = Vec::with_capacity(self.alerts.len());
-        for (i, alert) in self.alerts.into_iter().enumerate() {
-            if let Some(signal) = alertmanager_alert(i, alert, &mut errors) {
-                signals.push(signal);
-            }
-        }
-        if errors.is_empty() {
-            Ok(signals)
-        } else {
-            Err(errors)
-        }
+    }
+    if errors.is_empty() {
+        Ok(signals)
+    } else {
+        Err(errors)
     }
 }
 
@@ -508,27 +526,7 @@ impl GenericAlertBatch {
             errors.push(FieldError::new("alerts", "must contain at least one alert"));
             return Err(errors);
         }
-        if self.alerts.len() > MAX_ALERTS_PER_BATCH {
-            errors.push(FieldError::new(
-                "alerts",
-                format!(
-                    "has {} alerts; the limit is {MAX_ALERTS_PER_BATCH}",
-                    self.alerts.len()
-                ),
-            ));
-            return Err(errors);
-        }
-        let mut signals = Vec::with_capacity(self.alerts.len());
-        for (i, alert) in self.alerts.into_iter().enumerate() {
-            if let Some(s) = generic_alert(i, alert, &mut errors) {
-                signals.push(s);
-            }
-        }
-        if errors.is_empty() {
-            Ok(signals)
-        } else {
-            Err(errors)
-        }
+        convert_batch(self.alerts, "", errors, generic_alert)
     }
 }
 

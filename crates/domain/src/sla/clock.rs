@@ -85,6 +85,31 @@ pub enum ClockState {
     Breached,
 }
 
+impl ClockState {
+    pub const ALL: [ClockState; 5] = [
+        ClockState::NotStarted,
+        ClockState::Running,
+        ClockState::Paused,
+        ClockState::Met,
+        ClockState::Breached,
+    ];
+
+    /// The name used in the API and in storage (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockState::NotStarted => "not_started",
+            ClockState::Running => "running",
+            ClockState::Paused => "paused",
+            ClockState::Met => "met",
+            ClockState::Breached => "breached",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ClockState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
 /// The state of one SLA clock at `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockStatus {
