@@ -1,5 +1,7 @@
 //! Client commands that talk to a running server over its REST API:
-//! `opsdesk ticket create|list|show|update|comment|assign|transition|link|unlink|merge|timeline`.
+//! `opsdesk ticket create|list|show|update|comment|assign|transition|link|unlink|merge|timeline`,
+//! `opsdesk report sla`, and the alert commands in [`alerts`]
+//! (`alert`, `silence`, `maintenance`, `inhibition`, `integration`, `heartbeat`).
 //!
 //! Output is a human table or block by default; `--json` prints the server's
 //! JSON as sent (re-indented) for scripts. A refusal from the server
@@ -51,6 +53,8 @@ macro_rules! outln {
         emit(&format!("{}\n", format_args!($($arg)*)))?
     };
 }
+
+pub mod alerts;
 
 #[derive(Args, Clone)]
 pub struct Connection {
@@ -426,6 +430,7 @@ pub enum ReportCommand {
 pub enum ClientCommand {
     Ticket(TicketCommand),
     Report(ReportCommand),
+    Alerts(alerts::Command),
 }
 
 pub async fn run(conn: Connection, command: ClientCommand) -> anyhow::Result<ExitCode> {
@@ -435,6 +440,7 @@ pub async fn run(conn: Connection, command: ClientCommand) -> anyhow::Result<Exi
         match command {
             ClientCommand::Ticket(command) => execute(&mut api, json, command).await,
             ClientCommand::Report(command) => report(&mut api, json, command).await,
+            ClientCommand::Alerts(command) => alerts::run(&mut api, json, command).await,
         }
     }
     .await;

@@ -89,6 +89,48 @@ enum Command {
         #[command(subcommand)]
         command: client::ReportCommand,
     },
+    /// Alerts and their noise metrics on a running server.
+    Alert {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::alerts::AlertCommand,
+    },
+    /// Silences: mute matching alerts for a while.
+    Silence {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::alerts::SilenceCommand,
+    },
+    /// Maintenance windows: mute a service's alerts once or every week.
+    Maintenance {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::alerts::MaintenanceCommand,
+    },
+    /// Inhibition rules: a firing alert mutes related ones.
+    Inhibition {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::alerts::InhibitionCommand,
+    },
+    /// Alert integrations (intake keys) and their routes.
+    Integration {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::alerts::IntegrationCommand,
+    },
+    /// Heartbeat monitors: an alert when a ping is missed.
+    Heartbeat {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::alerts::HeartbeatCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,8 +255,33 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Report { conn, command } => {
             return client::run(conn, client::ClientCommand::Report(command)).await;
         }
+        Command::Alert { conn, command } => {
+            return alerting(conn, client::alerts::Command::Alert(command)).await;
+        }
+        Command::Silence { conn, command } => {
+            return alerting(conn, client::alerts::Command::Silence(command)).await;
+        }
+        Command::Maintenance { conn, command } => {
+            return alerting(conn, client::alerts::Command::Maintenance(command)).await;
+        }
+        Command::Inhibition { conn, command } => {
+            return alerting(conn, client::alerts::Command::Inhibition(command)).await;
+        }
+        Command::Integration { conn, command } => {
+            return alerting(conn, client::alerts::Command::Integration(command)).await;
+        }
+        Command::Heartbeat { conn, command } => {
+            return alerting(conn, client::alerts::Command::Heartbeat(command)).await;
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn alerting(
+    conn: client::Connection,
+    command: client::alerts::Command,
+) -> anyhow::Result<std::process::ExitCode> {
+    client::run(conn, client::ClientCommand::Alerts(command)).await
 }
 
 fn init_logging(json: bool) {
