@@ -1,5 +1,5 @@
-//! The server-rendered web UI: the requester portal, the agent workspace
-//! and the admin pages.
+//! The server-rendered web UI: the requester portal, the agent workspace,
+//! the alerts section and the admin pages.
 //!
 //! Pages are plain HTML forms (askama templates) that work without
 //! JavaScript; `static/app.js` only adds keyboard shortcuts and niceties.
@@ -13,6 +13,7 @@
 
 mod admin;
 mod agent;
+mod alerts;
 mod assets;
 mod auth;
 mod counts;
@@ -66,6 +67,25 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{number}/link", post(ticket::link))
         .route("/tickets/{number}/unlink", post(ticket::unlink))
         .route("/tickets/{number}/merge", post(ticket::merge))
+        .route("/alerts", get(alerts::alerts))
+        .route(
+            "/alerts/silences",
+            get(alerts::silences).post(alerts::create_silence),
+        )
+        .route("/alerts/silences/{id}/expire", post(alerts::expire_silence))
+        .route(
+            "/alerts/maintenance",
+            get(alerts::windows).post(alerts::create_window),
+        )
+        .route(
+            "/alerts/maintenance/{id}/delete",
+            post(alerts::delete_window),
+        )
+        .route(
+            "/alerts/inhibitions",
+            get(alerts::rules).post(alerts::create_rule),
+        )
+        .route("/alerts/inhibitions/{id}/delete", post(alerts::delete_rule))
         .route("/admin", get(admin::home))
         .route("/admin/teams", get(admin::teams).post(admin::create_team))
         .route("/admin/teams/{id}/members", post(admin::add_member))

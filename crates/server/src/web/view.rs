@@ -66,6 +66,11 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "filter_saved" => "Filter saved.",
         "filter_deleted" => "Filter deleted.",
         "revoked" => "Token revoked.",
+        "silenced" => "Silence created.",
+        "unsilenced" => "Silence expired.",
+        "window_created" => "Maintenance window created.",
+        "rule_created" => "Inhibition rule created.",
+        "deleted" => "Deleted.",
         _ => return None,
     })
 }

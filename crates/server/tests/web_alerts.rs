@@ -1,0 +1,561 @@
+//! The web pages of the alerts section over plain HTTP: the alert list with
+//! its noise panel, and the silence, maintenance window and inhibition rule
+//! pages and forms. Who may see and change what is the API's rule: agents
+//! read, managers change, requesters get the 403 page, a signed-out
+//! browser is sent to sign in. Every test runs on SQLite and PostgreSQL.
+
+#[macro_use]
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{Cred, PASSWORD, TestServer};
+use serde_json::{Value, json};
+
+/// A browser-like client: no redirects followed, the session cookie
+/// carried by hand.
+struct Browser<'a> {
+    s: &'a TestServer,
+    http: reqwest::Client,
+    cookie: String,
+}
+
+struct Page {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("a csrf field");
+    let end = html[start..].find('"').expect("end of the csrf value") + start;
+    html[start..end].to_string()
+}
+
+fn session_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|kv| kv.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+impl<'a> Browser<'a> {
+    fn new(s: &'a TestServer) -> Self {
+        Browser {
+            s,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookie: String::new(),
+        }
+    }
+
+    async fn signed_in(s: &'a TestServer, username: &str) -> Self {
+        let mut b = Browser::new(s);
+        let form = b
+            .http
+            .get(s.url("/login"))
+            .send()
+            .await
+            .expect("GET /login");
+        let login_cookie = session_cookie(&form, "opsdesk_login").expect("a sign-in cookie");
+        let csrf = csrf_of(&form.text().await.expect("body"));
+        let r = b
+            .http
+            .post(s.url("/login"))
+            .header("cookie", &login_cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                serde_urlencoded::to_string([
+                    ("csrf", csrf.as_str()),
+                    ("username", username),
+                    ("password", PASSWORD),
+                ])
+                .expect("form"),
+            )
+            .send()
+            .await
+            .expect("POST /login");
+        assert_eq!(r.status().as_u16(), 303, "{username} signs in");
+        b.cookie = session_cookie(&r, "opsdesk_session").expect("a session cookie");
+        b
+    }
+
+    async fn page(&self, r: reqwest::RequestBuilder) -> Page {
+        let r = r
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("answer");
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        Page {
+            status,
+            location,
+            body: r.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.page(self.http.get(self.s.url(path))).await
+    }
+
+    /// Posts a form with the session's CSRF token.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = csrf_of(&self.get("/alerts").await.body);
+        let mut pairs = vec![("csrf", csrf.as_str())];
+        pairs.extend_from_slice(form);
+        self.post_raw(path, &pairs).await
+    }
+
+    async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.page(
+            self.http
+                .post(self.s.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string(form).expect("form")),
+        )
+        .await
+    }
+}
+
+/// A service, an integration and two alerts through the generic intake;
+/// returns the service id, the integration key and the incident number.
+async fn alerts_arrive(s: &TestServer) -> (i64, String, String) {
+    let service = s
+        .post(
+            "/api/v1/services",
+            &s.manager,
+            json!({"name": "Storage", "tier": 1}),
+        )
+        .await
+        .expect(201)
+        .json
+        .clone();
+    let integration = s
+        .post(
+            "/api/v1/integrations",
+            &s.manager,
+            json!({"name": "nas", "service_id": service["id"]}),
+        )
+        .await
+        .expect(201)
+        .json
+        .clone();
+    let key = integration["key"].as_str().expect("key").to_string();
+    let result = send(
+        s,
+        &key,
+        json!({"alerts": [
+            {"labels": {"alertname": "DiskFull", "host": "nas-2"}, "summary": "nas-2 is 97% full",
+             "url": "https://grafana.example/d/nas"},
+        ]}),
+    )
+    .await;
+    let incident = result["incidents_opened"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("an incident: {result}"))
+        .to_string();
+    (service["id"].as_i64().expect("id"), key, incident)
+}
+
+async fn send(s: &TestServer, key: &str, body: Value) -> Value {
+    s.post(
+        &format!("/api/v1/integrations/generic/{key}"),
+        Cred::None,
+        body,
+    )
+    .await
+    .expect(200)
+    .json
+    .clone()
+}
+
+const PAGES: [&str; 4] = [
+    "/alerts",
+    "/alerts/silences",
+    "/alerts/maintenance",
+    "/alerts/inhibitions",
+];
+
+/// Signed out: sign in first. Requesters: the 403 page, for reading and
+/// for posting. Agents: read everything, change nothing.
+async fn alert_pages_are_for_the_desk(s: &TestServer) {
+    let (_, _, incident) = alerts_arrive(s).await;
+
+    let nobody = Browser::new(s);
+    for path in PAGES {
+        let p = nobody.get(path).await;
+        assert_eq!(p.status, 303, "{path}");
+        assert_eq!(
+            p.location,
+            format!("/login?next={}", common::enc(path)),
+            "{path}"
+        );
+    }
+
+    let rita = Browser::signed_in(s, "rita").await;
+    for path in PAGES {
+        let p = rita.get(path).await;
+        assert_eq!(p.status, 403, "{path}: {}", p.body);
+        assert!(!p.body.contains("nas-2"), "{path}");
+    }
+    let csrf = csrf_of(&rita.get("/portal").await.body);
+    let p = rita
+        .post_raw(
+            "/alerts/silences",
+            &[
+                ("csrf", &csrf),
+                ("matchers", "alertname=\"DiskFull\""),
+                ("duration", "3600"),
+                ("comment", "mine"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(
+        !rita.get("/portal").await.body.contains("href=\"/alerts\""),
+        "requesters have no Alerts link"
+    );
+
+    let alice = Browser::signed_in(s, "alice").await;
+    let p = alice.get("/alerts").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    for expected in [
+        "<a href=\"/alerts\" aria-current=\"page\">Alerts</a>",
+        "nas-2 is 97% full",
+        "host=nas-2",
+        "Storage",
+        "firing",
+        "warning",
+        &format!("<a href=\"/tickets/{incident}\">{incident}</a>"),
+        "href=\"https://grafana.example/d/nas\"",
+        "Noise, last 7 days",
+        "Noise reduction",
+    ] {
+        assert!(
+            p.body.contains(expected),
+            "missing {expected:?}:\n{}",
+            p.body
+        );
+    }
+    // Filters are the API's: no resolved alerts, a bad value is refused.
+    let p = alice.get("/alerts?status=resolved").await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("No alerts match.") && !p.body.contains("nas-2 is"));
+    let p = alice.get("/alerts?status=exploded").await;
+    assert_eq!(p.status, 422, "{}", p.body);
+
+    // Agents see silences but get no form, and the API refuses their post.
+    let p = alice.get("/alerts/silences").await;
+    assert_eq!(p.status, 200);
+    assert!(!p.body.contains("New silence"), "{}", p.body);
+    let p = alice
+        .post(
+            "/alerts/silences",
+            &[
+                ("matchers", "alertname=\"DiskFull\""),
+                ("duration", "3600"),
+                ("comment", "agents may not"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert_eq!(s.count("alert_silences").await, 0);
+}
+
+/// A manager silences, sees the silence suppress a new alert, is told
+/// what is wrong with a bad matcher (input kept, nothing stored), and
+/// expires it.
+async fn silences_through_the_forms(s: &TestServer) {
+    let (_, key, _) = alerts_arrive(s).await;
+    let max = Browser::signed_in(s, "max").await;
+    let p = max.get("/alerts/silences").await;
+    assert!(
+        p.body.contains("New silence") && p.body.contains("No silences."),
+        "{}",
+        p.body
+    );
+
+    let p = max
+        .post(
+            "/alerts/silences",
+            &[
+                ("matchers", "alertname=\"BackupFailed\", host=~\"nas-.*\""),
+                ("starts_at", ""),
+                ("duration", "3600"),
+                ("ends_at", ""),
+                ("comment", "replacing the backup disk"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location, "/alerts/silences?notice=silenced");
+    let p = max.get(&p.location).await;
+    assert!(
+        p.body.contains("Silence created.")
+            && p.body.contains("BackupFailed")
+            && p.body.contains("replacing the backup disk")
+            && p.body.contains("silence-active"),
+        "{}",
+        p.body
+    );
+    let listed = s.get("/api/v1/silences", &s.agent).await.json.clone();
+    let silence = &listed[0];
+    let id = silence["id"].as_i64().expect("id");
+    let starts: jiff::Timestamp = silence["starts_at"]
+        .as_str()
+        .expect("t")
+        .parse()
+        .expect("t");
+    let ends: jiff::Timestamp = silence["ends_at"].as_str().expect("t").parse().expect("t");
+    assert_eq!(
+        ends.duration_since(starts).as_secs(),
+        3600,
+        "lasts the hour picked: {silence}"
+    );
+
+    // The silence mutes a matching alert; the list says by what.
+    send(
+        s,
+        &key,
+        json!({"alerts": [{"labels": {"alertname": "BackupFailed", "host": "nas-1", "severity": "critical"},
+                            "annotations": {"summary": "Nightly backup of nas-1 failed"}}]}),
+    )
+    .await;
+    let p = max.get("/alerts?suppressed=true").await;
+    assert!(
+        p.body.contains("Nightly backup of nas-1 failed")
+            && p.body.contains(&format!("Silence #{id} until"))
+            && !p.body.contains("nas-2 is 97% full"),
+        "{}",
+        p.body
+    );
+
+    // A bad matcher: the API's words next to the form, the input kept.
+    let p = max
+        .post(
+            "/alerts/silences",
+            &[
+                ("matchers", "alertname="),
+                ("duration", "3600"),
+                ("comment", "typo"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(
+        p.body.contains("role=\"alert\">Matchers"),
+        "the field is named: {}",
+        p.body
+    );
+    assert!(p.body.contains("value=\"alertname=\""), "{}", p.body);
+    assert!(p.body.contains("value=\"typo\""), "{}", p.body);
+    // An end before the start: refused by name.
+    let p = max
+        .post(
+            "/alerts/silences",
+            &[
+                ("matchers", "a=\"b\""),
+                ("ends_at", "2001-01-01T00:00"),
+                ("comment", "past"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("Ends at"), "{}", p.body);
+    // Without the CSRF token: refused before anything else.
+    let p = max
+        .post_raw(
+            "/alerts/silences",
+            &[("matchers", "a=\"b\""), ("comment", "x")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    assert_eq!(s.count("alert_silences").await, 1, "nothing else stored");
+
+    // Expire it.
+    let p = max
+        .post(&format!("/alerts/silences/{id}/expire"), &[])
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get("/alerts/silences").await;
+    assert!(p.body.contains("No silences."), "{}", p.body);
+    let p = max.get("/alerts/silences?expired=true").await;
+    assert!(
+        p.body.contains("silence-expired") && !p.body.contains("/expire\""),
+        "{}",
+        p.body
+    );
+    let p = max.post("/alerts/silences/999999/expire", &[]).await;
+    assert_eq!(p.status, 404, "{}", p.body);
+}
+
+/// Maintenance windows and inhibition rules: create, refusals with the
+/// input kept, delete.
+async fn windows_and_rules_through_the_forms(s: &TestServer) {
+    let (service_id, _, _) = alerts_arrive(s).await;
+    let service = service_id.to_string();
+    let max = Browser::signed_in(s, "max").await;
+    let p = max.get("/alerts/maintenance").await;
+    assert!(p.body.contains("No maintenance windows."), "{}", p.body);
+
+    let ends = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2))
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string();
+    let p = max
+        .post(
+            "/alerts/maintenance",
+            &[
+                ("service_id", &service),
+                ("kind", "one_off"),
+                ("starts_at", ""),
+                ("ends_at", &ends),
+                ("comment", "disk swap"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get(&p.location).await;
+    assert!(
+        p.body.contains("Maintenance window created.")
+            && p.body.contains("Storage")
+            && p.body.contains("disk swap")
+            && p.body.contains("<span class=\"chip\">open</span>"),
+        "{}",
+        p.body
+    );
+    let p = max
+        .post(
+            "/alerts/maintenance",
+            &[
+                ("service_id", &service),
+                ("kind", "weekly"),
+                ("days", "sunday"),
+                ("days", "saturday"),
+                ("start", "01:00"),
+                ("time_zone", "Europe/Berlin"),
+                ("duration_hours", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get("/alerts/maintenance").await;
+    assert!(
+        p.body
+            .contains("Every Sunday, Saturday at 01:00 (Europe/Berlin) for 3 h")
+            || p.body
+                .contains("Every Saturday, Sunday at 01:00 (Europe/Berlin) for 3 h"),
+        "{}",
+        p.body
+    );
+    let p = max
+        .post(
+            "/alerts/maintenance",
+            &[
+                ("service_id", &service),
+                ("kind", "weekly"),
+                ("days", "monday"),
+                ("start", "02:00"),
+                ("time_zone", "Mars/Olympus"),
+                ("duration_hours", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("role=\"alert\""), "{}", p.body);
+    assert!(p.body.contains("value=\"Mars/Olympus\""), "{}", p.body);
+    assert!(
+        p.body.contains("value=\"monday\" checked"),
+        "the days are kept: {}",
+        p.body
+    );
+    let windows = s
+        .get("/api/v1/maintenance-windows", &s.agent)
+        .await
+        .json
+        .clone();
+    assert_eq!(windows.as_array().map(Vec::len), Some(2));
+    for w in windows.as_array().into_iter().flatten() {
+        let p = max
+            .post(&format!("/alerts/maintenance/{}/delete", w["id"]), &[])
+            .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+    }
+    let p = max.get("/alerts/maintenance").await;
+    assert!(p.body.contains("No maintenance windows."), "{}", p.body);
+
+    // Inhibition rules.
+    let p = max
+        .post(
+            "/alerts/inhibitions",
+            &[
+                ("source", "alertname=\"NodeDown\""),
+                ("target", "severity=\"warning\""),
+                ("equal", "instance, cluster"),
+                ("order", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get(&p.location).await;
+    assert!(
+        p.body.contains("Inhibition rule created.")
+            && p.body.contains("NodeDown")
+            && p.body.contains("instance, cluster"),
+        "{}",
+        p.body
+    );
+    let p = max
+        .post(
+            "/alerts/inhibitions",
+            &[("source", ""), ("target", "severity=\"warning\"")],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("role=\"alert\">Source"), "{}", p.body);
+    let rules = s
+        .get("/api/v1/inhibition-rules", &s.agent)
+        .await
+        .json
+        .clone();
+    assert_eq!(rules.as_array().map(Vec::len), Some(1), "{rules}");
+    let alice = Browser::signed_in(s, "alice").await;
+    let p = alice.get("/alerts/inhibitions").await;
+    assert!(p.body.contains("NodeDown") && !p.body.contains("New inhibition rule"));
+    let p = alice
+        .post(
+            &format!("/alerts/inhibitions/{}/delete", rules[0]["id"]),
+            &[],
+        )
+        .await;
+    assert_eq!(p.status, 403, "agents may not delete: {}", p.body);
+    let p = max
+        .post(
+            &format!("/alerts/inhibitions/{}/delete", rules[0]["id"]),
+            &[],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get("/alerts/inhibitions").await;
+    assert!(p.body.contains("No inhibition rules."), "{}", p.body);
+}
+
+server_tests!(
+    alert_pages_are_for_the_desk,
+    silences_through_the_forms,
+    windows_and_rules_through_the_forms,
+);
