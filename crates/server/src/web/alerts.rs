@@ -310,7 +310,7 @@ async fn build(
     let mut out = empty(web, page, q.get("notice").map(String::as_str));
     let services = service_names(state).await?;
     let mut sorted: Vec<(&ServiceId, &String)> = services.iter().collect();
-    sorted.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    sorted.sort_by_key(|a| a.1.to_lowercase());
     match page {
         "alerts" => {
             let mut params: HashMap<String, String> = FILTERS
