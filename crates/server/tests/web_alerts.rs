@@ -194,7 +194,7 @@ const PAGES: [&str; 4] = [
 /// Signed out: sign in first. Requesters: the 403 page, for reading and
 /// for posting. Agents: read everything, change nothing.
 async fn alert_pages_are_for_the_desk(s: &TestServer) {
-    let (_, _, incident) = alerts_arrive(s).await;
+    let (_, key, incident) = alerts_arrive(s).await;
 
     let nobody = Browser::new(s);
     for path in PAGES {
@@ -258,6 +258,39 @@ async fn alert_pages_are_for_the_desk(s: &TestServer) {
     assert!(p.body.contains("No alerts match.") && !p.body.contains("nas-2 is"));
     let p = alice.get("/alerts?status=exploded").await;
     assert_eq!(p.status, 422, "{}", p.body);
+
+    // Pages of 50, newest first: the oldest alert is on the second page.
+    let many: Vec<Value> = (0..55)
+        .map(|i| {
+            json!({"labels": {"alertname": "Probe", "target": format!("t{i:02}")},
+                        "summary": format!("probe t{i:02} down")})
+        })
+        .collect();
+    send(s, &key, json!({ "alerts": many })).await;
+    let p = alice.get("/alerts?status=firing").await;
+    assert!(
+        p.body.contains("probe t54 down") && !p.body.contains("nas-2 is 97% full"),
+        "{}",
+        p.body
+    );
+    let marker = "<a href=\"/alerts?status=firing&#38;before_id=";
+    let start = p
+        .body
+        .find(marker)
+        .unwrap_or_else(|| panic!("an 'Older alerts' link keeping the filter:\n{}", p.body))
+        + "<a href=\"".len();
+    let end = start + p.body[start..].find('"').expect("end of the link");
+    let older = p.body[start..end].replace("&#38;", "&");
+    let p = alice.get(&older).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("nas-2 is 97% full")
+            && p.body.contains("probe t00 down")
+            && !p.body.contains("probe t54 down")
+            && p.body.contains("Newest alerts"),
+        "{}",
+        p.body
+    );
 
     // Agents see silences but get no form, and the API refuses their post.
     let p = alice.get("/alerts/silences").await;
@@ -339,7 +372,9 @@ async fn silences_through_the_forms(s: &TestServer) {
     let p = max.get("/alerts?suppressed=true").await;
     assert!(
         p.body.contains("Nightly backup of nas-1 failed")
-            && p.body.contains(&format!("Silence #{id} until"))
+            && p.body.contains(&format!(
+                "<a href=\"/alerts/silences?expired=true#silence-{id}\">Silence #{id} until"
+            ))
             && !p.body.contains("nas-2 is 97% full"),
         "{}",
         p.body

@@ -368,10 +368,14 @@ fn schedule_text(s: &Value) -> String {
                 .parse::<SignedDuration>()
                 .map(human)
                 .unwrap_or_else(|_| dur.clone());
+            let start = text(s, "start");
+            let start = start
+                .strip_suffix(":00")
+                .filter(|t| t.len() == 5)
+                .unwrap_or(&start);
             format!(
-                "weekly {} {} {} for {dur}",
+                "weekly {} {start} {} for {dur}",
                 text(s, "days"),
-                text(s, "start"),
                 text(s, "time_zone")
             )
         }
@@ -446,7 +450,7 @@ async fn alert(api: &mut Api, json: bool, command: AlertCommand) -> anyhow::Resu
                     text(al, "severity"),
                     services.name(api, al["service_id"].as_i64()).await,
                     text(al, "summary"),
-                    labels_text(&al["labels"]),
+                    truncate(&labels_text(&al["labels"]), 40),
                     text(al, "count"),
                     time(&al["last_seen"]),
                     suppressed_text(&al["suppressed_by"]),

@@ -64,6 +64,7 @@ pub struct AlertRow {
     pub last_seen: String,
     pub last_seen_iso: String,
     pub suppressed: String,
+    pub suppressed_href: Option<String>,
     pub flapping: bool,
     /// (number, link) of the incident the alert belongs to.
     pub incident: Option<(String, String)>,
@@ -179,16 +180,38 @@ fn labels_summary(a: &Alert) -> String {
     s
 }
 
-fn suppressed_text(s: &Option<SuppressedBy>) -> String {
+/// What suppressed an alert, and where to see it.
+fn suppressed_text(s: &Option<SuppressedBy>) -> (String, Option<String>) {
     match s {
-        None => String::new(),
-        Some(SuppressedBy::Silence { silence, until }) => {
-            format!("Silence #{} until {}", silence.0, when(*until))
+        None => (String::new(), None),
+        Some(SuppressedBy::Silence { silence, until }) => (
+            format!("Silence #{} until {}", silence.0, when(*until)),
+            // Expired silences are listed only with expired=true.
+            Some(format!(
+                "/alerts/silences?expired=true#silence-{}",
+                silence.0
+            )),
+        ),
+        Some(SuppressedBy::Maintenance { window, until }) => (
+            format!("Maintenance #{} until {}", window.0, when(*until)),
+            Some(format!("/alerts/maintenance#window-{}", window.0)),
+        ),
+        Some(SuppressedBy::Inhibition { source, .. }) => {
+            (format!("Inhibited by alert {source}"), None)
         }
-        Some(SuppressedBy::Maintenance { window, until }) => {
-            format!("Maintenance #{} until {}", window.0, when(*until))
-        }
-        Some(SuppressedBy::Inhibition { source, .. }) => format!("Inhibited by {source}"),
+    }
+}
+
+fn weekday_name(d: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match d {
+        Monday => "Monday",
+        Tuesday => "Tuesday",
+        Wednesday => "Wednesday",
+        Thursday => "Thursday",
+        Friday => "Friday",
+        Saturday => "Saturday",
+        Sunday => "Sunday",
     }
 }
 
@@ -203,7 +226,7 @@ fn schedule_text(s: &MaintenanceSchedule) -> String {
             start,
             duration,
         } => {
-            let days: Vec<String> = days.iter().map(|d| format!("{d:?}")).collect();
+            let days: Vec<&str> = days.iter().map(|d| weekday_name(*d)).collect();
             format!(
                 "Every {} at {} ({time_zone}) for {}",
                 days.join(", "),
@@ -334,26 +357,30 @@ async fn build(
             out.alerts = list
                 .alerts
                 .iter()
-                .map(|a| AlertRow {
-                    id: a.id,
-                    status: a.status.as_str(),
-                    severity: a.severity.as_str(),
-                    service: service_name(&services, a.service_id),
-                    summary: a.summary.clone(),
-                    labels: labels_summary(a),
-                    count: a.count,
-                    last_seen: when(a.last_seen),
-                    last_seen_iso: iso(a.last_seen),
-                    suppressed: suppressed_text(&a.suppressed_by),
-                    flapping: a.flapping,
-                    incident: a
-                        .incident_number
-                        .as_ref()
-                        .map(|n| (n.clone(), format!("/tickets/{n}"))),
-                    url: a
-                        .url
-                        .clone()
-                        .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                .map(|a| {
+                    let (suppressed, suppressed_href) = suppressed_text(&a.suppressed_by);
+                    AlertRow {
+                        id: a.id,
+                        status: a.status.as_str(),
+                        severity: a.severity.as_str(),
+                        service: service_name(&services, a.service_id),
+                        summary: a.summary.clone(),
+                        labels: labels_summary(a),
+                        count: a.count,
+                        last_seen: when(a.last_seen),
+                        last_seen_iso: iso(a.last_seen),
+                        suppressed,
+                        suppressed_href,
+                        flapping: a.flapping,
+                        incident: a
+                            .incident_number
+                            .as_ref()
+                            .map(|n| (n.clone(), format!("/tickets/{n}"))),
+                        url: a
+                            .url
+                            .clone()
+                            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                    }
                 })
                 .collect();
             out.noise = noise
