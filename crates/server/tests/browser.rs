@@ -541,6 +541,21 @@ async fn scenario(s: &TestServer, backend: &str) {
     ui.goto("/admin/tokens").await;
     assert!(!ui.source().await.contains(&secret), "and never again");
 
+    // -- a silence from the Alerts section, listed after the redirect.
+    ui.submit("header a[href='/alerts']").await;
+    ui.submit("nav.tabs a[href='/alerts/silences']").await;
+    ui.fill("#sil-matchers", "alertname=\"PrinterJam\"").await;
+    ui.fill("#sil-comment", "Toner arrives tomorrow").await;
+    ui.submit("form[action='/alerts/silences'] button[type=submit]")
+        .await;
+    assert!(ui.text(".notice").await.contains("Silence created"));
+    let listed = ui.text("table.silences").await;
+    assert!(
+        listed.contains("PrinterJam") && listed.contains("Toner arrives tomorrow"),
+        "{listed}"
+    );
+    ui.shot("11-alerts-silences").await;
+
     ui.c.clone().close().await.expect("close the browser");
     drop(driver);
 }
