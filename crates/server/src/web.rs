@@ -17,6 +17,7 @@ mod alerts;
 mod assets;
 mod auth;
 mod counts;
+mod integrations;
 mod portal;
 mod ticket;
 mod view;
@@ -86,6 +87,27 @@ pub fn router() -> Router<AppState> {
             get(alerts::rules).post(alerts::create_rule),
         )
         .route("/alerts/inhibitions/{id}/delete", post(alerts::delete_rule))
+        .route(
+            "/alerts/integrations",
+            get(integrations::integrations).post(integrations::create_integration),
+        )
+        .route("/alerts/integrations/{id}", get(integrations::integration))
+        .route(
+            "/alerts/integrations/{id}/disable",
+            post(integrations::disable_integration),
+        )
+        .route(
+            "/alerts/integrations/{id}/routes",
+            post(integrations::set_routes),
+        )
+        .route(
+            "/alerts/heartbeats",
+            get(integrations::heartbeats).post(integrations::create_heartbeat),
+        )
+        .route(
+            "/alerts/heartbeats/{id}/delete",
+            post(integrations::delete_heartbeat),
+        )
         .route("/admin", get(admin::home))
         .route("/admin/teams", get(admin::teams).post(admin::create_team))
         .route("/admin/teams/{id}/members", post(admin::add_member))

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 const PAGE_SIZE: i64 = 50;
 
 /// The filters of the alert list, passed on to the API's list parser.
-const FILTERS: [&str; 3] = ["status", "service_id", "suppressed"];
+const FILTERS: [&str; 4] = ["status", "service_id", "suppressed", "integration_id"];
 
 /// How long a silence made from the form lasts: (seconds, label).
 const SILENCE_DURATIONS: [(i64, &str); 8] = [
