@@ -184,11 +184,13 @@ async fn send(s: &TestServer, key: &str, body: Value) -> Value {
     .clone()
 }
 
-const PAGES: [&str; 4] = [
+const PAGES: [&str; 6] = [
     "/alerts",
     "/alerts/silences",
     "/alerts/maintenance",
     "/alerts/inhibitions",
+    "/alerts/integrations",
+    "/alerts/heartbeats",
 ];
 
 /// Signed out: sign in first. Requesters: the 403 page, for reading and
@@ -589,8 +591,566 @@ async fn windows_and_rules_through_the_forms(s: &TestServer) {
     assert!(p.body.contains("No inhibition rules."), "{}", p.body);
 }
 
+/// The text between `start` and the next `end` after it.
+fn between<'b>(body: &'b str, start: &str, end: &str) -> &'b str {
+    let from = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} in:\n{body}"))
+        + start.len();
+    let to = body[from..].find(end).expect("the end marker") + from;
+    &body[from..to]
+}
+
+/// One editor row of the routing rules form, as a browser sends it.
+fn route_row(i: usize, fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    let defaults = [
+        ("position", (i + 1).to_string()),
+        ("action", "ticket_only".to_string()),
+        ("page_min_severity", String::new()),
+        ("u_critical", "high".to_string()),
+        ("u_error", "high".to_string()),
+        ("u_warning", "medium".to_string()),
+        ("u_info", "low".to_string()),
+        ("group_by", "alertname".to_string()),
+        ("group_window", String::new()),
+    ];
+    let mut out: Vec<(String, String)> = defaults
+        .iter()
+        .filter(|(k, _)| !fields.iter().any(|(f, _)| f == k))
+        .map(|(k, v)| (format!("r{i}_{k}"), v.clone()))
+        .collect();
+    out.extend(
+        fields
+            .iter()
+            .map(|(k, v)| (format!("r{i}_{k}"), v.to_string())),
+    );
+    out
+}
+
+async fn post_routes(b: &Browser<'_>, id: i64, rows: Vec<Vec<(String, String)>>) -> Page {
+    let count = rows.len().to_string();
+    let mut pairs: Vec<(String, String)> = vec![("rows".into(), count)];
+    pairs.extend(rows.into_iter().flatten());
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.post(&format!("/alerts/integrations/{id}/routes"), &refs)
+        .await
+}
+
+/// A manager creates an integration from the form and sees its key once,
+/// is told what is wrong with a bad matcher next to the rule (input kept,
+/// nothing stored), saves valid routing rules and sees them listed in
+/// order with the fallback, removes one, and disables the integration.
+/// Agents read but change nothing; requesters get the 403 page.
+async fn integrations_and_routes_through_the_forms(s: &TestServer) {
+    let storage = s
+        .post(
+            "/api/v1/services",
+            &s.manager,
+            json!({"name": "Storage", "tier": 1}),
+        )
+        .await
+        .expect(201)
+        .json["id"]
+        .as_i64()
+        .expect("id");
+    let database = s
+        .post(
+            "/api/v1/services",
+            &s.manager,
+            json!({"name": "Database", "tier": 1}),
+        )
+        .await
+        .expect(201)
+        .json["id"]
+        .as_i64()
+        .expect("id");
+    let (storage_s, database_s) = (storage.to_string(), database.to_string());
+
+    let max = Browser::signed_in(s, "max").await;
+    let p = max.get("/alerts/integrations").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("No integrations.")
+            && p.body.contains("New integration")
+            && p.body.contains(
+                "<a href=\"/alerts/integrations\" aria-current=\"page\">Integrations</a>"
+            ),
+        "{}",
+        p.body
+    );
+    // Every page of the section links the new ones.
+    let p = max.get("/alerts").await;
+    assert!(
+        p.body
+            .contains("<a href=\"/alerts/integrations\">Integrations</a>")
+            && p.body
+                .contains("<a href=\"/alerts/heartbeats\">Heartbeats</a>"),
+        "{}",
+        p.body
+    );
+
+    // Refused: no name. The API's words, the input kept, nothing stored.
+    let p = max
+        .post(
+            "/alerts/integrations",
+            &[
+                ("name", ""),
+                ("service_id", &storage_s),
+                ("action", "ticket_only"),
+                ("group_by", "alertname, host"),
+                ("group_window", "45m"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("role=\"alert\">Name"), "{}", p.body);
+    assert!(p.body.contains("value=\"alertname, host\""), "{}", p.body);
+    assert!(p.body.contains("value=\"45m\""), "{}", p.body);
+    assert_eq!(s.count("alert_integrations").await, 0);
+
+    // Created: the key is on this page only.
+    let p = max
+        .post(
+            "/alerts/integrations",
+            &[
+                ("name", "nas"),
+                ("service_id", &storage_s),
+                ("action", "ticket_only"),
+                ("group_by", "alertname"),
+                ("group_window", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    assert!(p.body.contains("shown this once"), "{}", p.body);
+    let key = between(&p.body, "<code id=\"new-key\">", "</code>").to_string();
+    assert!(key.starts_with("odi_") && key.len() > 20, "{key}");
+    assert!(
+        p.body
+            .contains(&format!("POST /api/v1/integrations/alertmanager/{key}")),
+        "{}",
+        p.body
+    );
+    let result = send(
+        s,
+        &key,
+        json!({"alerts": [{"labels": {"alertname": "DiskFull", "team": "db"}, "severity": "critical"}]}),
+    )
+    .await;
+    assert_eq!(result["received"], 1, "the key works: {result}");
+    let listed = s.get("/api/v1/integrations", &s.agent).await.json.clone();
+    let id = listed[0]["id"].as_i64().expect("id");
+    let prefix = listed[0]["key_prefix"]
+        .as_str()
+        .expect("prefix")
+        .to_string();
+    let p = max.get("/alerts/integrations").await;
+    assert!(
+        !p.body.contains(&key)
+            && p.body.contains(&format!("<code>{prefix}…</code>"))
+            && p.body
+                .contains(&format!("<a href=\"/alerts/integrations/{id}\">nas</a>"))
+            && p.body.contains("Enabled"),
+        "the key is never shown again: {}",
+        p.body
+    );
+    // A second integration of the same name: the API's conflict.
+    let p = max
+        .post(
+            "/alerts/integrations",
+            &[
+                ("name", "nas"),
+                ("service_id", &storage_s),
+                ("action", "page"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.body.contains("already exists"), "{}", p.body);
+
+    // The integration's page: no rules yet, the fallback.
+    let page = format!("/alerts/integrations/{id}");
+    let p = max.get(&page).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("No routing rules yet")
+            && p.body.contains("id=\"route-fallback\"")
+            && p.body.contains("Change the routing rules")
+            && !p.body.contains(&key),
+        "{}",
+        p.body
+    );
+
+    // A bad matcher: named per rule, next to it, input kept, nothing stored.
+    let p = post_routes(
+        &max,
+        id,
+        vec![route_row(
+            0,
+            &[
+                ("new", "1"),
+                ("name", "db"),
+                ("matchers", "team="),
+                ("service", &database_s),
+                ("action", "page"),
+            ],
+        )],
+    )
+    .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(
+        p.body.contains("role=\"alert\">Route 1 (db): Matchers"),
+        "the rule and field are named: {}",
+        p.body
+    );
+    assert!(
+        p.body.contains("<p class=\"field-error\">Matchers"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("value=\"team=\""), "{}", p.body);
+    let stored = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    assert_eq!(stored.json["routes"], json!([]), "nothing stored");
+
+    // A catch-all before another rule: refused by the API's rule.
+    let p = post_routes(
+        &max,
+        id,
+        vec![
+            route_row(
+                0,
+                &[("name", "all"), ("matchers", ""), ("service", &storage_s)],
+            ),
+            route_row(
+                1,
+                &[
+                    ("name", "db"),
+                    ("matchers", "team=\"db\""),
+                    ("service", &database_s),
+                ],
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(
+        p.body
+            .contains("Route 1 (all): Matchers an empty matcher list"),
+        "{}",
+        p.body
+    );
+
+    // Valid rules, saved in the order of their positions.
+    let p = post_routes(
+        &max,
+        id,
+        vec![
+            route_row(
+                0,
+                &[
+                    ("position", "2"),
+                    ("name", "everything else"),
+                    ("matchers", ""),
+                    ("service", &storage_s),
+                    ("action", "record_only"),
+                ],
+            ),
+            route_row(
+                1,
+                &[
+                    ("position", "1"),
+                    ("name", "db"),
+                    ("matchers", "team=\"db\", env!=\"staging\""),
+                    ("service", &database_s),
+                    ("action", "page"),
+                    ("page_min_severity", "error"),
+                    ("u_warning", "low"),
+                    ("group_by", "alertname, cluster"),
+                    ("group_window", "30m"),
+                    ("auto_resolve", "on"),
+                ],
+            ),
+            route_row(2, &[("new", "1"), ("name", ""), ("matchers", "")]),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        p.location,
+        format!("/alerts/integrations/{id}?notice=routes_saved#routes")
+    );
+    let stored = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    let routes = stored.json["routes"].as_array().expect("routes").clone();
+    assert_eq!(routes.len(), 2, "{}", stored.json);
+    assert_eq!(routes[0]["name"], "db");
+    assert_eq!(routes[0]["page_min_severity"], "error");
+    assert_eq!(routes[0]["urgency"]["warning"], "low");
+    assert_eq!(routes[0]["group_by"], json!(["alertname", "cluster"]));
+    assert_eq!(routes[0]["auto_resolve"], true);
+    assert_eq!(routes[1]["name"], "everything else");
+    assert_eq!(routes[1]["action"], "record_only");
+
+    let p = max.get(&page).await;
+    let table = between(&p.body, "<table class=\"plain routes\">", "</table>");
+    let (db_at, rest_at, fallback_at) = (
+        table.find("id=\"route-1\"").expect("rule 1"),
+        table.find("id=\"route-2\"").expect("rule 2"),
+        table.find("id=\"route-fallback\"").expect("fallback"),
+    );
+    assert!(db_at < rest_at && rest_at < fallback_at, "{table}");
+    let first = between(table, "id=\"route-1\"", "</tr>");
+    for expected in [
+        ">db<",
+        "team=",
+        "Database",
+        "Page on-call",
+        "pages from error up; less severe: ticket only",
+        "warning → low",
+        "by alertname, cluster, for 30m after the incident opens",
+        ">yes<",
+    ] {
+        assert!(first.contains(expected), "{expected:?} in {first}");
+    }
+    let second = between(table, "id=\"route-2\"", "</tr>");
+    assert!(
+        second.contains("every alert") && second.contains("Record only"),
+        "{second}"
+    );
+
+    // Agents read the rules but get no editor, and the API refuses them.
+    let alice = Browser::signed_in(s, "alice").await;
+    let p = alice.get(&page).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("pages from error up") && !p.body.contains("Change the routing rules"),
+        "{}",
+        p.body
+    );
+    let p = alice.get("/alerts/integrations").await;
+    assert!(
+        p.body.contains("nas")
+            && !p.body.contains("New integration")
+            && !p.body.contains("/disable"),
+        "{}",
+        p.body
+    );
+    let p = post_routes(&alice, id, vec![]).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = alice
+        .post(
+            "/alerts/integrations",
+            &[
+                ("name", "mine"),
+                ("service_id", &storage_s),
+                ("action", "page"),
+                ("group_by", "alertname"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = alice
+        .post(&format!("/alerts/integrations/{id}/disable"), &[])
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let stored = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    assert_eq!(stored.json["routes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(stored.json["enabled"], true);
+    assert_eq!(s.count("alert_integrations").await, 1);
+
+    // Requesters: the 403 page, no rules shown.
+    let rita = Browser::signed_in(s, "rita").await;
+    let p = rita.get(&page).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(!p.body.contains("team="), "{}", p.body);
+
+    // Remove a rule.
+    let p = post_routes(
+        &max,
+        id,
+        vec![
+            route_row(
+                0,
+                &[
+                    ("name", "db"),
+                    ("matchers", "team=\"db\""),
+                    ("service", &database_s),
+                ],
+            ),
+            route_row(
+                1,
+                &[
+                    ("name", "everything else"),
+                    ("service", &storage_s),
+                    ("remove", "on"),
+                ],
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get(&p.location).await;
+    assert!(
+        p.body.contains("Routing rules saved.") && !p.body.contains("id=\"route-2\""),
+        "{}",
+        p.body
+    );
+
+    // Unknown integration: the not-found page.
+    let p = max.get("/alerts/integrations/999999").await;
+    assert_eq!(p.status, 404, "{}", p.body);
+
+    // Disable: the key stops working.
+    let p = max
+        .post(&format!("/alerts/integrations/{id}/disable"), &[])
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get(&p.location).await;
+    assert!(
+        p.body.contains("Integration disabled") && p.body.contains("Disabled"),
+        "{}",
+        p.body
+    );
+    s.post(
+        &format!("/api/v1/integrations/generic/{key}"),
+        Cred::None,
+        json!({"alerts": [{"labels": {"alertname": "X"}}]}),
+    )
+    .await
+    .expect(404);
+}
+
+/// Heartbeat monitors: create (refusals named, input kept), listed with
+/// their integration, interval and state; agents may not delete; delete.
+async fn heartbeats_through_the_forms(s: &TestServer) {
+    let max = Browser::signed_in(s, "max").await;
+    let p = max.get("/alerts/heartbeats").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("No heartbeat monitors.") && p.body.contains("Create an <a"),
+        "no integration yet: {}",
+        p.body
+    );
+    alerts_arrive(s).await;
+    let integration = s.get("/api/v1/integrations", &s.agent).await.json[0]["id"]
+        .as_i64()
+        .expect("id")
+        .to_string();
+
+    let p = max
+        .post(
+            "/alerts/heartbeats",
+            &[
+                ("integration_id", &integration),
+                ("name", "nightly backup"),
+                ("interval", "5"),
+                ("unit", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("role=\"alert\">Name"), "{}", p.body);
+    assert!(p.body.contains("value=\"nightly backup\""), "{}", p.body);
+    let p = max
+        .post(
+            "/alerts/heartbeats",
+            &[
+                ("integration_id", &integration),
+                ("name", "nightly_backup"),
+                ("interval", "5"),
+                ("unit", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(
+        p.body
+            .contains("role=\"alert\">Interval seconds must be between 10"),
+        "{}",
+        p.body
+    );
+    assert_eq!(s.count("alert_heartbeats").await, 0);
+
+    let p = max
+        .post(
+            "/alerts/heartbeats",
+            &[
+                ("integration_id", &integration),
+                ("name", "nightly_backup"),
+                ("interval", "5"),
+                ("unit", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location, "/alerts/heartbeats?notice=heartbeat_created");
+    let p = max.get(&p.location).await;
+    let listed = s.get("/api/v1/heartbeats", &s.agent).await.json.clone();
+    assert_eq!(listed[0]["interval_seconds"], 300, "{listed}");
+    let hb = listed[0]["id"].as_i64().expect("id");
+    let row = between(&p.body, &format!("id=\"heartbeat-{hb}\""), "</tr>");
+    for expected in [
+        "Heartbeat monitor created.",
+        "nightly_backup",
+        ">nas</a>",
+        "Storage",
+        "5m",
+        ">ok<",
+        "/api/v1/integrations/heartbeat/odi_",
+    ] {
+        assert!(
+            row.contains(expected) || (p.body.contains(expected) && expected.ends_with('.')),
+            "{expected:?} in {row}"
+        );
+    }
+
+    let alice = Browser::signed_in(s, "alice").await;
+    let p = alice.get("/alerts/heartbeats").await;
+    assert!(
+        p.body.contains("nightly_backup") && !p.body.contains("New heartbeat monitor"),
+        "{}",
+        p.body
+    );
+    let p = alice
+        .post(&format!("/alerts/heartbeats/{hb}/delete"), &[])
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = alice
+        .post(
+            "/alerts/heartbeats",
+            &[
+                ("integration_id", &integration),
+                ("name", "agents_may_not"),
+                ("interval", "5"),
+                ("unit", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert_eq!(s.count("alert_heartbeats").await, 1);
+
+    let p = max
+        .post(&format!("/alerts/heartbeats/{hb}/delete"), &[])
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = max.get(&p.location).await;
+    assert!(
+        p.body.contains("Heartbeat monitor deleted.") && p.body.contains("No heartbeat monitors."),
+        "{}",
+        p.body
+    );
+    let p = max
+        .post(&format!("/alerts/heartbeats/{hb}/delete"), &[])
+        .await;
+    assert_eq!(p.status, 404, "{}", p.body);
+}
+
 server_tests!(
     alert_pages_are_for_the_desk,
     silences_through_the_forms,
     windows_and_rules_through_the_forms,
+    integrations_and_routes_through_the_forms,
+    heartbeats_through_the_forms,
 );
