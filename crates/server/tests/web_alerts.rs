@@ -757,6 +757,12 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
         "the key is never shown again: {}",
         p.body
     );
+    // The alert list filters by integration, as the API does.
+    let p = max.get(&format!("/alerts?integration_id={id}")).await;
+    assert!(p.body.contains("DiskFull"), "{}", p.body);
+    let p = max.get(&format!("/alerts?integration_id={}", id + 1)).await;
+    assert!(p.body.contains("No alerts match."), "{}", p.body);
+
     // A second integration of the same name: the API's conflict.
     let p = max
         .post(
