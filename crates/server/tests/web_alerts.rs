@@ -1029,7 +1029,8 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
 }
 
 /// Heartbeat monitors: create (refusals named, input kept), listed with
-/// their integration, interval and state; agents may not delete; delete.
+/// their integration, interval and state (missed once the worker raised
+/// the alert); agents may not delete; delete.
 async fn heartbeats_through_the_forms(s: &TestServer) {
     let max = Browser::signed_in(s, "max").await;
     let p = max.get("/alerts/heartbeats").await;
@@ -1111,6 +1112,27 @@ async fn heartbeats_through_the_forms(s: &TestServer) {
             "{expected:?} in {row}"
         );
     }
+
+    // A missed ping: the worker raises the alert and the list says so.
+    let past = jiff::Timestamp::now().as_microsecond() - 1_000_000;
+    sqlx::query("UPDATE alert_heartbeats SET due_at = $1 WHERE id = $2")
+        .bind(past)
+        .bind(hb)
+        .execute(s.store().pool())
+        .await
+        .expect("make the ping overdue");
+    let mut state = String::new();
+    for _ in 0..100 {
+        let p = max.get("/alerts/heartbeats").await;
+        state = between(&p.body, &format!("id=\"heartbeat-{hb}\""), "</tr>").to_string();
+        if state.contains(">missed<") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(state.contains(">missed<"), "{state}");
+    let p = max.get("/alerts").await;
+    assert!(p.body.contains("heartbeat=nightly_backup"), "{}", p.body);
 
     let alice = Browser::signed_in(s, "alice").await;
     let p = alice.get("/alerts/heartbeats").await;
