@@ -3,7 +3,7 @@
 //! Pages are keyset scans over `(sort column, id)` so page 1,000 costs the
 //! same as page 1, and every filter combination the UI offers has an index.
 
-use crate::rows::{TICKET_COLUMNS, ticket};
+use crate::rows::{JsonRows, TICKET_COLUMN_LIST, TICKET_COLUMNS, ticket};
 use crate::{Backend, Page, Store, StoreError, Ticket};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -404,11 +404,28 @@ impl Store {
         limit: u32,
         cursor_after: impl Fn(&Ticket) -> Cursor,
     ) -> Result<Page<Ticket>, StoreError> {
-        let rows = sql
-            .bind(crate::rows::dynamic_query(query))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut items = rows.iter().map(ticket).collect::<Result<Vec<_>, _>>()?;
+        let mut items = match self.backend {
+            // One JSON value instead of a row per ticket: see `JsonRows`.
+            Backend::Sqlite => {
+                let columns = TICKET_COLUMN_LIST.as_slice();
+                let page: Option<String> = sql
+                    .bind(crate::rows::dynamic_query(&JsonRows::wrap(columns, query)))
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
+                JsonRows::parse(columns, page.as_deref())?
+                    .iter()
+                    .map(|row| ticket(&row))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            Backend::Postgres => sql
+                .bind(crate::rows::dynamic_query(query))
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(ticket)
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|t| cursor_after(t).encode())
