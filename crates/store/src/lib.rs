@@ -11,6 +11,7 @@
 pub mod alerts;
 pub(crate) mod bulk;
 pub mod comments;
+mod credential_cache;
 pub mod directory;
 mod error;
 pub mod events;
@@ -26,6 +27,7 @@ pub mod tokens;
 pub mod tx;
 pub mod users;
 
+pub use credential_cache::CREDENTIAL_TTL;
 pub use error::StoreError;
 pub use models::*;
 
@@ -105,6 +107,9 @@ pub struct Store {
     /// chain head anyway) and are group-committed: see [`tx::Batch`]. On
     /// SQLite this also keeps writers out of its sleeping busy handler.
     writer: Arc<tx::Writer>,
+    /// Tokens and sessions verified in the last moments: see
+    /// [`credential_cache`].
+    credentials: Arc<credential_cache::CredentialCache>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -166,6 +171,7 @@ impl Store {
             pool,
             backend,
             writer: tx::Writer::start(backend),
+            credentials: Arc::default(),
         })
     }
 

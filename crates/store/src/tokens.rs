@@ -2,6 +2,7 @@
 //! a leaked database does not hand out working credentials. (A fast hash is
 //! right here, unlike for passwords: the secrets are 256 random bits.)
 
+use crate::credential_cache::Verified;
 use crate::rows::{USER_COLUMNS, opt_ts, ts, user_credentials};
 use crate::{ApiToken, Store, StoreError, User};
 use jiff::Timestamp;
@@ -150,31 +151,35 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        self.credentials.clear();
         self.get_token(id).await
     }
 
     /// The active user behind a bearer secret, if the token is live.
+    /// Answered from [`crate::credential_cache`] when verified moments ago.
     pub async fn authenticate_token(
         &self,
         secret: &str,
         now: Timestamp,
     ) -> Result<Option<(User, TokenId)>, StoreError> {
+        let digest = digest(secret);
+        if let Some(Verified::Token { user, id, .. }) = self.credentials.get(&digest, now) {
+            return Ok(Some((user, id)));
+        }
+        let read_at = self.credentials.generation();
         let row = crate::rows::dynamic_query(&format!(
             "SELECT t.id AS token_id, t.expires_at AS token_expires_at, t.revoked_at AS token_revoked_at, t.last_used_at AS token_last_used_at, {} \
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
             USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
         ))
-        .bind(digest(secret))
+        .bind(&digest)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let revoked: Option<i64> = row.try_get("token_revoked_at")?;
-        let expires: Option<i64> = row.try_get("token_expires_at")?;
+        let expires_at = opt_ts(row.try_get("token_expires_at")?)?;
         let creds = user_credentials(&row)?;
-        if revoked.is_some()
-            || expires.is_some_and(|e| e <= now.as_microsecond())
-            || !creds.user.active
-        {
+        if revoked.is_some() || expires_at.is_some_and(|e| e <= now) || !creds.user.active {
             return Ok(None);
         }
         let id = TokenId(row.try_get("token_id")?);
@@ -190,6 +195,15 @@ impl Store {
                 .await?;
             tx.commit().await?;
         }
+        self.credentials.put(
+            read_at,
+            digest,
+            Verified::Token {
+                user: creds.user.clone(),
+                id,
+                expires_at,
+            },
+        );
         Ok(Some((creds.user, id)))
     }
 
@@ -225,11 +239,18 @@ impl Store {
         ))
     }
 
+    /// The live session behind a cookie secret. Answered from
+    /// [`crate::credential_cache`] when verified moments ago.
     pub async fn session(
         &self,
         secret: &str,
         now: Timestamp,
     ) -> Result<Option<Session>, StoreError> {
+        let digest = digest(secret);
+        if let Some(Verified::Session(session)) = self.credentials.get(&digest, now) {
+            return Ok(Some(session));
+        }
+        let read_at = self.credentials.generation();
         let row = crate::rows::dynamic_query(&format!(
             "SELECT s.csrf_token AS csrf_token, s.expires_at AS session_expires_at, {} \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
@@ -239,7 +260,7 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
-        .bind(digest(secret))
+        .bind(&digest)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -248,11 +269,14 @@ impl Store {
         if expires_at <= now || !creds.user.active {
             return Ok(None);
         }
-        Ok(Some(Session {
+        let session = Session {
             user: creds.user,
             csrf_token: row.try_get("csrf_token")?,
             expires_at,
-        }))
+        };
+        self.credentials
+            .put(read_at, digest, Verified::Session(session.clone()));
+        Ok(Some(session))
     }
 
     pub async fn delete_session(&self, secret: &str) -> Result<(), StoreError> {
@@ -261,6 +285,8 @@ impl Store {
             .bind(digest(secret))
             .execute(tx.conn().await?)
             .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.credentials.clear();
+        Ok(())
     }
 }

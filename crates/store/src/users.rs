@@ -194,6 +194,8 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        // Role and active state travel with cached credentials.
+        self.credentials.clear();
         Ok(after)
     }
 

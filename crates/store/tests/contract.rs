@@ -482,6 +482,42 @@ async fn repeated_failed_logins_lock_the_account(db: &TestDb) {
 // Tokens and sessions
 // ---------------------------------------------------------------------------
 
+/// Another node's revocation reaches this node's credential cache within
+/// `CREDENTIAL_TTL`; this node's own revocation takes effect at once.
+async fn revocation_on_another_node_takes_effect_within_the_credential_ttl(db: &TestDb) {
+    let here = &db.store;
+    let there = opsdesk_store::Store::connect(&db.url).await.unwrap();
+    let p = people(here).await;
+    let (token, secret) = here
+        .create_token(p.agent.id, "ci", None, Some(p.admin.id), t(1))
+        .await
+        .unwrap();
+    let now = jiff::Timestamp::now();
+    assert!(
+        here.authenticate_token(&secret, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    there.revoke_token(token.id, p.admin.id, now).await.unwrap();
+    assert!(
+        there
+            .authenticate_token(&secret, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "the revoking node refuses the token at once"
+    );
+    tokio::time::sleep(opsdesk_store::CREDENTIAL_TTL).await;
+    assert!(
+        here.authenticate_token(&secret, jiff::Timestamp::now())
+            .await
+            .unwrap()
+            .is_none(),
+        "another node refuses it once its cached check is older than the TTL"
+    );
+}
+
 async fn token_secret_authenticates_until_revoked(db: &TestDb) {
     let store = &db.store;
     let p = people(store).await;
@@ -3563,6 +3599,7 @@ contract_tests!(
     role_changes_and_deactivation_cut_off_access,
     repeated_failed_logins_lock_the_account,
     token_secret_authenticates_until_revoked,
+    revocation_on_another_node_takes_effect_within_the_credential_ttl,
     expired_tokens_do_not_authenticate,
     only_digests_of_secrets_are_stored,
     sessions_expire_and_end_on_sign_out,
