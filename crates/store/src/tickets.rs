@@ -173,18 +173,38 @@ impl Store {
         actor: UserId,
         idem: Option<&IdempotencyKey>,
     ) -> Result<Ticket, StoreError> {
+        Ok(self
+            .create_ticket_with_watchers(new, now, actor, idem)
+            .await?
+            .0)
+    }
+
+    /// [`Store::create_ticket`], also returning who watches the ticket.
+    /// A new ticket's watchers are known without asking the database, which
+    /// saves the API's create response a round trip; a replayed create
+    /// reads them, as they may have changed since.
+    pub async fn create_ticket_with_watchers(
+        &self,
+        new: NewTicket,
+        now: Timestamp,
+        actor: UserId,
+        idem: Option<&IdempotencyKey>,
+    ) -> Result<(Ticket, Vec<UserId>), StoreError> {
         check_new_ticket(&new)?;
         let team = resolve_refs(&self.pool, &new).await?;
         let mut tx = self.write(Some(actor), now).await?;
         if let Some(previous) = tx.replayed(idem).await? {
             drop(tx);
-            return self.get_ticket(parse_ref(&previous)?).await;
+            let ticket = self.get_ticket(parse_ref(&previous)?).await?;
+            let watchers = self.watchers(ticket.id).await?;
+            return Ok((ticket, watchers));
         }
         let ticket = insert_ticket(&mut tx, &new, team).await?;
         let id = ticket.id.0;
         tx.remember(idem, &format!("ticket:{id}")).await?;
         tx.commit().await?;
-        Ok(ticket)
+        let watchers = new_ticket_watchers(&ticket);
+        Ok((ticket, watchers))
     }
 
     /// Creates many tickets in one transaction (imports, data migration,
@@ -562,6 +582,19 @@ fn check_new_ticket(new: &NewTicket) -> Result<(), StoreError> {
 /// Checks what a new ticket refers to and finds its team, in one round trip
 /// and before taking the write lock (the hottest write path). References
 /// are never deleted, only deactivated, so checking first is safe.
+/// Who watches a ticket from its creation: its requester and its assignee,
+/// in id order (as [`Store::watchers`] lists them).
+fn new_ticket_watchers_of(requester: UserId, assignee: Option<UserId>) -> Vec<UserId> {
+    let mut watchers = vec![requester];
+    watchers.extend(assignee.filter(|a| *a != requester));
+    watchers.sort();
+    watchers
+}
+
+fn new_ticket_watchers(ticket: &Ticket) -> Vec<UserId> {
+    new_ticket_watchers_of(ticket.requester_id, ticket.assignee_id)
+}
+
 async fn resolve_refs(pool: &sqlx::AnyPool, new: &NewTicket) -> Result<Option<TeamId>, StoreError> {
     let refs = sqlx::query(
         "SELECT (SELECT active FROM users WHERE id = $1) AS requester_active, \
@@ -681,9 +714,7 @@ pub(crate) async fn insert_ticket(
         );
     }
     // A new ticket has no watchers yet, so plain inserts do.
-    let mut watchers = vec![new.requester_id];
-    watchers.extend(assignee.filter(|a| *a != new.requester_id));
-    for w in watchers {
+    for w in new_ticket_watchers_of(new.requester_id, assignee) {
         tx.defer(
             "INSERT INTO watchers (ticket_id, user_id) VALUES ($1, $2)",
             vec![Bound::Int(Some(id)), Bound::Int(Some(w.0))],

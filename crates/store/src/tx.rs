@@ -2,8 +2,8 @@
 
 use crate::{Backend, Store, StoreError};
 use jiff::Timestamp;
-use opsdesk_domain::UserId;
 use opsdesk_domain::audit::{ChainedEvent, chain_hash};
+use opsdesk_domain::{TicketKind, UserId};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -51,6 +51,7 @@ pub(crate) struct Batch {
     /// The last ticket id handed out in this batch (ids are assigned here,
     /// under the chain-head lock, so a ticket's rows can be queued).
     last_ticket_id: Option<i64>,
+    backend: Backend,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +83,7 @@ impl Writer {
                 writes: 0,
                 counters: HashMap::new(),
                 last_ticket_id: None,
+                backend,
             })),
             wake: Notify::new(),
             backend,
@@ -151,23 +153,27 @@ impl Batch {
         let Some(mut tx) = self.tx.take() else {
             return Ok(());
         };
+        let mut last_words = Vec::new();
         for (kind, c) in counters.iter().filter(|(_, c)| c.last != c.stored) {
-            sqlx::query(
-                "INSERT INTO ticket_counters (kind, last_seq) VALUES ($1, $2) \
-                 ON CONFLICT (kind) DO UPDATE SET last_seq = $2",
-            )
-            .bind(*kind)
-            .bind(c.last)
-            .execute(&mut *tx)
-            .await?;
+            last_words.push(Deferred {
+                sql: "INSERT INTO ticket_counters (kind, last_seq) VALUES ($1, $2) \
+                      ON CONFLICT (kind) DO UPDATE SET last_seq = $2",
+                params: vec![
+                    Bound::Text(Some(kind.to_string())),
+                    Bound::Int(Some(c.last)),
+                ],
+            });
         }
         if self.head_seq != self.start_seq {
-            sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(self.head_seq)
-                .bind(&self.head_hash)
-                .execute(&mut *tx)
-                .await?;
+            last_words.push(Deferred {
+                sql: "UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1",
+                params: vec![
+                    Bound::Int(Some(self.head_seq)),
+                    Bound::Text(Some(self.head_hash.clone())),
+                ],
+            });
         }
+        execute_queued(&mut tx, self.backend, last_words).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -243,6 +249,40 @@ fn renumber(sql: &str, offset: usize, out: &mut String) {
     out.push_str(rest);
 }
 
+/// Runs queued statements in order: on SQLite as one multi-statement
+/// execution (one round trip to the connection's thread), on PostgreSQL one
+/// by one, as it takes one statement per parameterised query.
+async fn execute_queued(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    queued: Vec<Deferred>,
+) -> Result<(), StoreError> {
+    if queued.is_empty() {
+        return Ok(());
+    }
+    match backend {
+        Backend::Sqlite => {
+            let mut sql = String::new();
+            let mut params = Vec::new();
+            for d in queued {
+                renumber(d.sql, params.len(), &mut sql);
+                sql.push_str(";\n");
+                params.extend(d.params);
+            }
+            let query = crate::rows::dynamic_query(&sql);
+            bind_all(query, params).execute(conn).await?;
+        }
+        Backend::Postgres => {
+            for d in queued {
+                bind_all(sqlx::query(d.sql), d.params)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Begins a write. The batch transaction's first statement locks the
     /// chain head, so writers are ordered across nodes (and SQLite takes its
@@ -259,13 +299,35 @@ impl Store {
         }
         if batch.tx.is_none() {
             let mut tx = self.pool.begin().await?;
-            let row =
-                sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                    .fetch_one(&mut *tx)
-                    .await?;
+            // One round trip takes the lock and reads what the batch needs
+            // to hand out ticket ids and numbers, instead of three.
+            let mut query = sqlx::query(
+                "UPDATE chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash, \
+                 (SELECT COALESCE(MAX(id), 0) FROM tickets) AS last_ticket_id, \
+                 (SELECT last_seq FROM ticket_counters WHERE kind = $1) AS c0, \
+                 (SELECT last_seq FROM ticket_counters WHERE kind = $2) AS c1, \
+                 (SELECT last_seq FROM ticket_counters WHERE kind = $3) AS c2, \
+                 (SELECT last_seq FROM ticket_counters WHERE kind = $4) AS c3",
+            );
+            for kind in TicketKind::ALL {
+                query = query.bind(kind.as_str());
+            }
+            let row = query.fetch_one(&mut *tx).await?;
             batch.head_seq = row.try_get("seq")?;
             batch.head_hash = row.try_get("hash")?;
             batch.start_seq = batch.head_seq;
+            batch.last_ticket_id = Some(row.try_get("last_ticket_id")?);
+            for (i, kind) in TicketKind::ALL.into_iter().enumerate() {
+                let stored: Option<i64> = row.try_get(format!("c{i}").as_str())?;
+                let stored = stored.unwrap_or(0);
+                batch.counters.insert(
+                    kind.as_str(),
+                    Counter {
+                        last: stored,
+                        stored,
+                    },
+                );
+            }
             batch.tx = Some(tx);
         }
         batch.writes += 1;
@@ -340,28 +402,8 @@ impl WriteTx {
         }
         let pending = std::mem::take(&mut self.pending);
         self.sent = true;
-        match self.writer.backend {
-            Backend::Sqlite => {
-                let mut sql = String::new();
-                let mut params = Vec::new();
-                for d in &pending {
-                    renumber(d.sql, params.len(), &mut sql);
-                    sql.push_str(";\n");
-                    params.extend(d.params.iter().cloned());
-                }
-                let query = crate::rows::dynamic_query(&sql);
-                bind_all(query, params).execute(self.raw_conn()).await?;
-            }
-            Backend::Postgres => {
-                // PostgreSQL takes one statement per parameterised query.
-                for d in pending {
-                    bind_all(sqlx::query(d.sql), d.params)
-                        .execute(self.raw_conn())
-                        .await?;
-                }
-            }
-        }
-        Ok(())
+        let backend = self.writer.backend;
+        execute_queued(self.raw_conn(), backend, pending).await
     }
 
     /// A new ticket's id, assigned under the writer lock so that the

@@ -1114,8 +1114,16 @@ async fn round_robin_rotates_through_active_members(db: &TestDb) {
         ..auto(4)
     };
     assert_eq!(create(store, picked, t(4)).await.assignee_id, c);
-    let next = create(store, auto(5), t(5)).await;
+    let (next, watchers) = store
+        .create_ticket_with_watchers(auto(5), t(5), p.agent.id, None)
+        .await
+        .unwrap();
     assert_eq!(next.assignee_id, b);
+    assert_eq!(
+        watchers,
+        store.watchers(next.id).await.unwrap(),
+        "the watchers a create returns are the stored ones"
+    );
     let assigned = store.timeline(next.id, true).await.unwrap();
     let event = assigned
         .iter()

@@ -193,16 +193,20 @@ async fn resolve_target(
 }
 
 async fn view(state: &AppState, auth: &Auth, ticket: Ticket) -> ApiResult<TicketView> {
+    let watchers = state.store.watchers(ticket.id).await?;
+    Ok(view_with_watchers(auth, ticket, watchers))
+}
+
+fn view_with_watchers(auth: &Auth, ticket: Ticket, watchers: Vec<UserId>) -> TicketView {
     let allowed_transitions = allowed(ticket.kind, ticket.state)
         .into_iter()
         .filter(|step| auth.actor.may_take_step(ticket.requester_id, *step))
         .collect();
-    let watchers = state.store.watchers(ticket.id).await?;
-    Ok(TicketView {
+    TicketView {
         ticket,
         allowed_transitions,
         watchers,
-    })
+    }
 }
 
 fn to_override(o: PriorityOverrideBody) -> PriorityOverride {
@@ -263,14 +267,14 @@ pub async fn create(
         urgency: b.urgency,
         priority_override: b.priority_override.map(to_override),
     };
-    let ticket = state
+    let (ticket, watchers) = state
         .store
-        .create_ticket(new, Timestamp::now(), auth.id(), idem.as_ref())
+        .create_ticket_with_watchers(new, Timestamp::now(), auth.id(), idem.as_ref())
         .await?;
     metrics::counter!("opsdesk_tickets_created_total", "kind" => ticket.kind.as_str()).increment(1);
     Ok((
         StatusCode::CREATED,
-        Json(view(&state, &auth, ticket).await?),
+        Json(view_with_watchers(&auth, ticket, watchers)),
     ))
 }
 
