@@ -299,26 +299,47 @@ impl Store {
         }
         if batch.tx.is_none() {
             let mut tx = self.pool.begin().await?;
-            // One round trip takes the lock and reads what the batch needs
-            // to hand out ticket ids and numbers, instead of three.
-            let mut query = sqlx::query(
-                "UPDATE chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash, \
-                 (SELECT COALESCE(MAX(id), 0) FROM tickets) AS last_ticket_id, \
+            // The lock, and what the batch needs to hand out ticket ids and
+            // numbers. On SQLite one statement does both: its snapshot is
+            // current once it holds the write lock, or the statement fails.
+            // On PostgreSQL the reads must be a second statement: under
+            // READ COMMITTED, subqueries of a statement that waited for the
+            // lock still see the snapshot from before the wait, so they
+            // would miss the previous holder's tickets.
+            const LOCK: &str = "UPDATE chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+            const NUMBERING: &str = "(SELECT COALESCE(MAX(id), 0) FROM tickets) AS last_ticket_id, \
                  (SELECT last_seq FROM ticket_counters WHERE kind = $1) AS c0, \
                  (SELECT last_seq FROM ticket_counters WHERE kind = $2) AS c1, \
                  (SELECT last_seq FROM ticket_counters WHERE kind = $3) AS c2, \
-                 (SELECT last_seq FROM ticket_counters WHERE kind = $4) AS c3",
-            );
-            for kind in TicketKind::ALL {
-                query = query.bind(kind.as_str());
-            }
-            let row = query.fetch_one(&mut *tx).await?;
-            batch.head_seq = row.try_get("seq")?;
-            batch.head_hash = row.try_get("hash")?;
+                 (SELECT last_seq FROM ticket_counters WHERE kind = $4) AS c3";
+            let numbering_query = |sql: String| {
+                let mut query = crate::rows::dynamic_query(&sql);
+                for kind in TicketKind::ALL {
+                    query = query.bind(kind.as_str());
+                }
+                query
+            };
+            let (head, numbering) = match self.backend {
+                Backend::Sqlite => {
+                    let row = numbering_query(format!("{LOCK}, {NUMBERING}"))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    (row.clone(), row)
+                }
+                Backend::Postgres => {
+                    let head = sqlx::query(LOCK).fetch_one(&mut *tx).await?;
+                    let numbering = numbering_query(format!("SELECT {NUMBERING}"))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    (head, numbering)
+                }
+            };
+            batch.head_seq = head.try_get("seq")?;
+            batch.head_hash = head.try_get("hash")?;
             batch.start_seq = batch.head_seq;
-            batch.last_ticket_id = Some(row.try_get("last_ticket_id")?);
+            batch.last_ticket_id = Some(numbering.try_get("last_ticket_id")?);
             for (i, kind) in TicketKind::ALL.into_iter().enumerate() {
-                let stored: Option<i64> = row.try_get(format!("c{i}").as_str())?;
+                let stored: Option<i64> = numbering.try_get(format!("c{i}").as_str())?;
                 let stored = stored.unwrap_or(0);
                 batch.counters.insert(
                     kind.as_str(),

@@ -3471,12 +3471,20 @@ async fn a_write_failing_inside_a_batch_leaves_the_others_alone(db: &TestDb) {
     );
 }
 
+/// Two nodes (two stores on one database) creating at once: each batch
+/// must see the other node's last ticket id and number once it holds the
+/// lock.
 async fn concurrent_creates_get_unique_contiguous_numbers(db: &TestDb) {
     let store = &db.store;
+    let other_node = Store::connect(&db.url).await.unwrap();
     let p = people(store).await;
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let store = store.clone();
+        let store = if i % 2 == 0 {
+            store.clone()
+        } else {
+            other_node.clone()
+        };
         let new = incident(&format!("Alert storm {i}"), &p.requester);
         let who = p.requester.id;
         tasks.push(tokio::spawn(async move {
