@@ -438,51 +438,33 @@ impl Store {
     /// Counts for the queue sidebar. `agent` is false for requesters, who
     /// only have "my requests".
     pub async fn queue_counts(&self, user: UserId, agent: bool) -> Result<QueueCounts, StoreError> {
-        let count = |sql: &'static str, bind: Option<i64>| {
-            let pool = self.pool.clone();
-            async move {
-                let mut q = sqlx::query(sql);
-                if let Some(b) = bind {
-                    q = q.bind(b);
-                }
-                let row = q.fetch_one(&pool).await?;
-                Ok::<i64, StoreError>(row.try_get("n")?)
-            }
-        };
+        // Counters kept by triggers (migration 0008): one row each, however
+        // many tickets are open.
+        let row = sqlx::query(
+            "SELECT \
+             COALESCE((SELECT n FROM open_ticket_counts WHERE scope = 'requester' AND scope_id = $1), 0) AS requested, \
+             COALESCE((SELECT n FROM open_ticket_counts WHERE scope = 'assignee' AND scope_id = $1), 0) AS assigned, \
+             COALESCE((SELECT CAST(SUM(n) AS BIGINT) FROM open_ticket_counts WHERE scope = 'team' \
+                 AND scope_id IN (SELECT team_id FROM team_members WHERE user_id = $1)), 0) AS my_teams, \
+             COALESCE((SELECT n FROM open_ticket_counts WHERE scope = 'unassigned' AND scope_id = 0), 0) AS unassigned, \
+             COALESCE((SELECT n FROM open_ticket_counts WHERE scope = 'all' AND scope_id = 0), 0) AS all_open",
+        )
+        .bind(user.0)
+        .fetch_one(&self.pool)
+        .await?;
         if !agent {
-            let mine = count(
-                "SELECT COUNT(*) AS n FROM tickets WHERE requester_id = $1 AND is_open = 1",
-                Some(user.0),
-            )
-            .await?;
             return Ok(QueueCounts {
-                mine,
+                mine: row.try_get("requested")?,
                 my_teams: None,
                 unassigned: None,
                 all_open: None,
             });
         }
-        let mine = count(
-            "SELECT COUNT(*) AS n FROM tickets WHERE assignee_id = $1 AND is_open = 1",
-            Some(user.0),
-        )
-        .await?;
-        let my_teams = count(
-            "SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND team_id IN (SELECT team_id FROM team_members WHERE user_id = $1)",
-            Some(user.0),
-        )
-        .await?;
-        let unassigned = count(
-            "SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND assignee_id IS NULL",
-            None,
-        )
-        .await?;
-        let all_open = count("SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1", None).await?;
         Ok(QueueCounts {
-            mine,
-            my_teams: Some(my_teams),
-            unassigned: Some(unassigned),
-            all_open: Some(all_open),
+            mine: row.try_get("assigned")?,
+            my_teams: Some(row.try_get("my_teams")?),
+            unassigned: Some(row.try_get("unassigned")?),
+            all_open: Some(row.try_get("all_open")?),
         })
     }
 

@@ -3294,6 +3294,128 @@ async fn queue_counts_per_person(db: &TestDb) {
     assert_eq!((admin.mine, admin.my_teams), (0, Some(0)));
 }
 
+/// The trigger-kept counters equal a recount after creates, reassignment,
+/// team moves, resolution, reopening and a merge.
+async fn queue_counters_match_a_recount_after_every_kind_of_change(db: &TestDb) {
+    let store = &db.store;
+    let p = people(store).await;
+    let network = team(store, "Network", false, &[&p.agent], &p.admin).await;
+    let servers = team(store, "Servers", false, &[&p.agent2], &p.admin).await;
+    // (team, assignee) pairs an assignment allows: assignees are members.
+    let placements = [
+        (Some(network.id), None),
+        (Some(network.id), Some(p.agent.id)),
+        (Some(servers.id), Some(p.agent2.id)),
+        (None, None),
+        (None, Some(p.agent.id)),
+        (Some(servers.id), None),
+    ];
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let new = NewTicket {
+            team_id: placements[i % 6].0,
+            assignee_id: placements[i % 6].1,
+            ..incident(&format!("Counted {i}"), [&p.requester, &p.agent][i % 2])
+        };
+        ids.push(create(store, new, t(i as i64)).await.id);
+    }
+    let patch = |team: Option<opsdesk_domain::TeamId>, assignee: Option<UserId>| TicketPatch {
+        team_id: Some(team),
+        assignee_id: Some(assignee),
+        ..Default::default()
+    };
+    store
+        .update_ticket(
+            ids[0],
+            patch(Some(servers.id), Some(p.agent2.id)),
+            t(20),
+            p.admin.id,
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .update_ticket(ids[1], patch(None, None), t(21), p.admin.id, None)
+        .await
+        .unwrap();
+    step(store, ids[2], resolve(), t(22), &p.agent)
+        .await
+        .unwrap();
+    step(store, ids[3], resolve(), t(23), &p.agent)
+        .await
+        .unwrap();
+    step(
+        store,
+        ids[3],
+        Transition::Reopen { reason: None },
+        t(24),
+        &p.agent,
+    )
+    .await
+    .unwrap();
+    store
+        .merge_tickets(ids[4], ids[5], t(25), p.admin.id, None)
+        .await
+        .unwrap();
+
+    let recount = |sql: &'static str, bind: i64| async move {
+        let row = sqlx::query(sql)
+            .bind(bind)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        row.try_get::<i64, _>("n").unwrap()
+    };
+    for user in [&p.agent, &p.agent2, &p.requester, &p.admin] {
+        let counted = store.queue_counts(user.id, true).await.unwrap();
+        assert_eq!(
+            counted.mine,
+            recount(
+                "SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND assignee_id = $1",
+                user.id.0
+            )
+            .await,
+            "{}'s assigned",
+            user.username
+        );
+        assert_eq!(
+            counted.my_teams,
+            Some(recount("SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND team_id IN (SELECT team_id FROM team_members WHERE user_id = $1)", user.id.0).await),
+            "{}'s teams",
+            user.username
+        );
+        assert_eq!(
+            counted.unassigned,
+            Some(recount("SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND assignee_id IS NULL AND $1 = $1", 0).await)
+        );
+        assert_eq!(
+            counted.all_open,
+            Some(
+                recount(
+                    "SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND $1 = $1",
+                    0
+                )
+                .await
+            )
+        );
+        assert_eq!(
+            store.queue_counts(user.id, false).await.unwrap().mine,
+            recount(
+                "SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1 AND requester_id = $1",
+                user.id.0
+            )
+            .await,
+            "{}'s requests",
+            user.username
+        );
+    }
+    assert_eq!(
+        store.queue_counts(p.admin.id, true).await.unwrap().all_open,
+        Some(10),
+        "12 created, one resolved, one merged away"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Audit chain
 // ---------------------------------------------------------------------------
@@ -3652,6 +3774,7 @@ contract_tests!(
     cursor_pages_visit_every_ticket_exactly_once,
     a_foreign_cursor_is_refused,
     queue_counts_per_person,
+    queue_counters_match_a_recount_after_every_kind_of_change,
     the_audit_chain_verifies_after_mixed_writes,
     an_edited_event_is_named_by_the_audit,
     a_deleted_event_is_a_gap_in_the_audit,
