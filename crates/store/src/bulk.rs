@@ -55,3 +55,25 @@ pub(crate) fn rows(backend: Backend, param: &str, columns: &[Column]) -> String 
     };
     format!("SELECT {} FROM {source}", selected.join(", "))
 }
+
+/// A JSON array built from SQL expressions, one per element (for reading
+/// many rows back as one value; see [`agg`]).
+pub(crate) fn array(backend: Backend, exprs: &[&str]) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_array({})", exprs.join(", ")),
+        Backend::Postgres => format!("json_build_array({})", exprs.join(", ")),
+    }
+}
+
+/// The aggregate collecting `expr` over a query's rows into one JSON array,
+/// as text. On PostgreSQL it is NULL over no rows (SQLite gives `[]`).
+///
+/// Reads of many rows return one value this way because the SQLite driver
+/// hands each row from its worker thread to the caller separately, and
+/// those hand-offs cost more than the rows.
+pub(crate) fn agg(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_group_array({expr})"),
+        Backend::Postgres => format!("json_agg({expr})::text"),
+    }
+}
