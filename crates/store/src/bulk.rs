@@ -50,7 +50,10 @@ pub(crate) fn rows(backend: Backend, param: &str, columns: &[Column]) -> String 
         })
         .collect();
     let source = match backend {
-        Backend::Sqlite => format!("json_each({param})"),
+        // `jsonb_each` hands each row over as binary JSON, which
+        // `json_extract` reads as it is; `json_each` would render each row
+        // as text for every column read, and each read parse it again.
+        Backend::Sqlite => format!("jsonb_each({param})"),
         Backend::Postgres => format!("json_array_elements({param}::json)"),
     };
     format!("SELECT {} FROM {source}", selected.join(", "))
