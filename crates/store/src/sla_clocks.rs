@@ -19,8 +19,8 @@
 //! clock, however many nodes race and however often the server restarts.
 
 use crate::rows::{dynamic_query, parse, ts};
-use crate::tx::WriteTx;
 use crate::tx::Bound;
+use crate::tx::WriteTx;
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::BusinessCalendar;
@@ -303,7 +303,15 @@ fn chunk_read_sql(backend: Backend, with_clocks: bool) -> String {
     };
     let fact = bulk::array(
         backend,
-        &[entity_id, "e.seq", "e.at", "e.kind", to, reopens, first_response],
+        &[
+            entity_id,
+            "e.seq",
+            "e.at",
+            "e.kind",
+            to,
+            reopens,
+            first_response,
+        ],
     );
     let clocks = if with_clocks {
         let leased = "CASE WHEN c.lease_owner IS NULL AND c.lease_until IS NULL THEN 0 ELSE 1 END";
@@ -338,7 +346,8 @@ fn chunk_read_sql(backend: Backend, with_clocks: bool) -> String {
           WHERE t.id IN ({})) AS tickets, \
          (SELECT {} FROM events e WHERE e.entity = 'ticket' AND e.entity_id IN ({}) \
           AND e.kind IN ({CLOCK_EVENT_KINDS})) AS facts, \
-         {clocks} AS clocks",
+         {clocks} AS clocks, \
+         (SELECT seq FROM chain_head WHERE id = 1) AS head",
         bulk::agg(backend, &ticket),
         bulk::ints(backend, "$1"),
         bulk::agg(backend, &fact),
@@ -354,6 +363,8 @@ struct ChunkRead {
     /// The stored clocks, by ticket and metric name (a name this version
     /// does not know is kept, so that its row is removed).
     stored: HashMap<(i64, String), StoredClock>,
+    /// The last event in the log as this read saw it.
+    head: i64,
 }
 
 /// Reads the clock inputs of `ids` (missing tickets are left out) and,
@@ -368,6 +379,7 @@ async fn load_chunk(
         inputs: HashMap::with_capacity(ids.len()),
         summaries: HashMap::with_capacity(ids.len()),
         stored: HashMap::new(),
+        head: 0,
     };
     if ids.is_empty() {
         return Ok(read);
@@ -381,6 +393,7 @@ async fn load_chunk(
     let tickets: Vec<TicketRow> = json_rows("tickets", row.try_get("tickets")?)?;
     let facts: Vec<FactRow> = json_rows("events", row.try_get("facts")?)?;
     let clocks: Vec<StoredRow> = json_rows("sla_clocks", row.try_get("clocks")?)?;
+    read.head = row.try_get("head")?;
     for (id, kind, rank, service_id, team_id, organization, status, due_at) in tickets {
         read.inputs.insert(
             id,
@@ -630,15 +643,26 @@ impl Store {
             ids.chunks(TICKETS_PER_WRITE).collect()
         };
         let count = chunks.len();
-        for (i, chunk) in chunks.into_iter().enumerate() {
+        // The next chunk is read (and evaluated) on another connection
+        // while this one is written; its write transaction then checks that
+        // nothing happened to those tickets in between (see
+        // [`Store::recompute_chunk`]).
+        let mut ahead: Option<ReadAhead> = None;
+        for (i, chunk) in chunks.iter().enumerate() {
             let chunk_cursor = if i + 1 == count { cursor } else { None };
-            match self
-                .recompute_chunk(rules, chunk, now, chunk_cursor)
-                .await?
-            {
+            let write = self.recompute_chunk(rules, chunk, now, chunk_cursor, ahead.take());
+            let read_next = async {
+                match chunks.get(i + 1) {
+                    Some(next) => self.read_ahead(rules, next, now).await,
+                    None => Ok(None),
+                }
+            };
+            let (done, next) = tokio::join!(write, read_next);
+            match done? {
                 Some(done) => pass += done,
                 None => return Ok(None),
             }
+            ahead = next?;
         }
         Ok(Some(pass))
     }
@@ -684,16 +708,48 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// Reads and evaluates `ids` outside any write transaction, for
+    /// [`Store::recompute_chunk`] to use if nothing touched those tickets
+    /// in between. `None` where that cannot help: an in-memory SQLite
+    /// database has one connection, which the writer holds.
+    async fn read_ahead(
+        &self,
+        rules: &SlaRules,
+        ids: &[i64],
+        now: Timestamp,
+    ) -> Result<Option<ReadAhead>, StoreError> {
+        if self.pool.options().get_max_connections() < 2 {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let read = load_chunk(&mut conn, self.backend, ids, true).await?;
+        drop(conn);
+        Ok(Some(ReadAhead {
+            head: read.head,
+            plan: plan_chunk(rules, ids, &read, now)?,
+        }))
+    }
+
     /// Recomputes `ids` in one write transaction. With `cursor` = (owner,
     /// expected position, new position) it also advances the projection
     /// cursor, and does nothing (returns `None`) when another node holds it
     /// or moved it.
+    ///
+    /// `ahead` is the same work done from a read outside the transaction.
+    /// It is used only if no event about any of these tickets was written
+    /// after that read (checked inside the transaction, so it covers every
+    /// write ordered before this one, on every node): a ticket's history,
+    /// the fields its policy is chosen on and its announcement flags all
+    /// change only together with an event about it, so the read is then
+    /// what the transaction itself would have read. Otherwise the chunk is
+    /// read again inside the transaction.
     async fn recompute_chunk(
         &self,
         rules: &SlaRules,
         ids: &[i64],
         now: Timestamp,
         cursor: Option<(&str, i64, i64)>,
+        ahead: Option<ReadAhead>,
     ) -> Result<Option<SlaPass>, StoreError> {
         let mut tx = self.write(None, now).await?;
         if let Some((owner, expected, until)) = cursor {
@@ -716,45 +772,100 @@ impl Store {
                 return Ok(None);
             }
         }
-        let pass = recompute_tickets(&mut tx, self.backend, rules, ids, now).await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Some(SlaPass::default()));
+        }
+        let plan = match ahead {
+            Some(ahead)
+                if !touched_since(tx.conn().await?, self.backend, ahead.head, ids).await? =>
+            {
+                ahead.plan
+            }
+            _ => {
+                let read = load_chunk(tx.conn().await?, self.backend, ids, true).await?;
+                plan_chunk(rules, ids, &read, now)?
+            }
+        };
+        let pass = apply_plan(&mut tx, self.backend, plan, now).await?;
         tx.commit().await?;
         Ok(Some(pass))
     }
 }
 
-/// The heart of the projection, inside a write transaction: evaluate each
-/// ticket's clocks from its history, announce what is owed, and bring its
-/// `sla_clocks` rows and queue columns up to date.
-///
-/// Everything it reads (histories, the remembered flags) comes from one
-/// statement inside the transaction; the writes are queued and go to the
-/// database with the transaction's release, and touch only rows whose
-/// values change.
-async fn recompute_tickets(
-    tx: &mut WriteTx,
+/// A chunk evaluated from a read made before its write transaction (see
+/// [`Store::recompute_chunk`]).
+struct ReadAhead {
+    /// The last event the read saw.
+    head: i64,
+    plan: ChunkPlan,
+}
+
+/// What recomputing a chunk comes to: the announcements owed and the rows
+/// whose values change.
+struct ChunkPlan {
+    tickets: u64,
+    announcements: Vec<(i64, &'static str, Timestamp, serde_json::Value)>,
+    rows: Vec<ClockRow>,
+    /// Clocks no policy keeps any more, as (ticket, metric).
+    stale: Vec<(i64, String)>,
+    summaries: Vec<(i64, Option<&'static str>, Option<i64>)>,
+}
+
+/// Whether an event about one of `ids` was written after event `head`
+/// (as this connection sees the log).
+async fn touched_since(
+    conn: &mut AnyConnection,
     backend: Backend,
+    head: i64,
+    ids: &[i64],
+) -> Result<bool, StoreError> {
+    // Usually a handful of events, all about other tickets; past the limit
+    // the chunk is simply read again.
+    const LIMIT: usize = 5_000;
+    let sql = format!(
+        "SELECT {} AS events FROM (SELECT entity, entity_id FROM events WHERE seq > $1 \
+         ORDER BY seq LIMIT {}) s",
+        bulk::agg(backend, &bulk::array(backend, &["entity", "entity_id"])),
+        LIMIT + 1
+    );
+    let row = dynamic_query(&sql).bind(head).fetch_one(conn).await?;
+    let events: Vec<(String, String)> = json_rows("events", row.try_get("events")?)?;
+    if events.len() > LIMIT {
+        return Ok(true);
+    }
+    let ids: HashSet<i64> = ids.iter().copied().collect();
+    Ok(events.iter().any(|(entity, id)| {
+        entity == "ticket" && id.parse::<i64>().map_or(true, |id| ids.contains(&id))
+    }))
+}
+
+/// The heart of the projection: evaluates each ticket's clocks from its
+/// history and works out what is owed and what changed. Pure, given the
+/// read.
+fn plan_chunk(
     rules: &SlaRules,
     ids: &[i64],
+    read: &ChunkRead,
     now: Timestamp,
-) -> Result<SlaPass, StoreError> {
-    let mut pass = SlaPass::default();
-    if ids.is_empty() {
-        return Ok(pass);
-    }
-    let read = load_chunk(tx.conn().await?, backend, ids, true).await?;
-    let mut rows: Vec<ClockRow> = Vec::with_capacity(ids.len() * 2);
+) -> Result<ChunkPlan, StoreError> {
+    let mut plan = ChunkPlan {
+        tickets: 0,
+        announcements: Vec::new(),
+        rows: Vec::with_capacity(ids.len() * 2),
+        stale: Vec::new(),
+        summaries: Vec::new(),
+    };
     let mut kept: HashSet<(i64, &'static str)> = HashSet::with_capacity(ids.len() * 2);
-    let mut summaries: Vec<(i64, Option<&'static str>, Option<i64>)> = Vec::new();
-    let mut announcements: Vec<(i64, &'static str, Timestamp, serde_json::Value)> = Vec::new();
     for &id in ids {
         let Some(input) = read.inputs.get(&id) else {
             continue;
         };
-        pass.tickets += 1;
+        plan.tickets += 1;
         let stored_summary = read.summaries.get(&id);
         let Some(evaluated) = rules.evaluate(input, now)? else {
             if stored_summary.is_none_or(|s| s.0.is_some() || s.1.is_some()) {
-                summaries.push((id, None, None));
+                plan.summaries.push((id, None, None));
             }
             continue;
         };
@@ -765,7 +876,7 @@ async fn recompute_tickets(
         let status = summary.map(|s| ClockState::as_str(s.status));
         let due_at = summary.and_then(|s| micros(s.due_at));
         if stored_summary.is_none_or(|s| s.0.as_deref() != status || s.1 != due_at) {
-            summaries.push((id, status, due_at));
+            plan.summaries.push((id, status, due_at));
         }
         for (metric, status) in evaluated.clocks {
             // A different policy is a different clock: it announces anew.
@@ -781,11 +892,13 @@ async fn recompute_tickets(
                 })
             };
             if let Some(at) = due.warning {
-                announcements.push((id, "sla.warning", at, data("warning_at", at)));
+                plan.announcements
+                    .push((id, "sla.warning", at, data("warning_at", at)));
                 warned = true;
             }
             if let Some(at) = due.breach {
-                announcements.push((id, "sla.breached", at, data("breached_at", at)));
+                plan.announcements
+                    .push((id, "sla.breached", at, data("breached_at", at)));
                 breach_announced = true;
             }
             let row = ClockRow {
@@ -803,43 +916,62 @@ async fn recompute_tickets(
             };
             kept.insert((id, metric.as_str()));
             if !stored.is_some_and(|s| row.same_as(s)) {
-                rows.push(row);
+                plan.rows.push(row);
             }
         }
     }
     // Clocks no policy keeps any more (or of a metric this version does
     // not know) go.
-    let stale: Vec<(i64, &str)> = read
+    plan.stale = read
         .stored
         .keys()
         .filter(|(id, metric)| {
             SlaMetric::parse(metric).is_none_or(|m| !kept.contains(&(*id, m.as_str())))
         })
-        .map(|(id, metric)| (*id, metric.as_str()))
+        .cloned()
         .collect();
+    Ok(plan)
+}
+
+/// Carries out `plan` inside the write transaction: appends the
+/// announcements and queues the writes, which go to the database with the
+/// transaction's release and touch only rows whose values change.
+async fn apply_plan(
+    tx: &mut WriteTx,
+    backend: Backend,
+    plan: ChunkPlan,
+    now: Timestamp,
+) -> Result<SlaPass, StoreError> {
+    let mut pass = SlaPass {
+        tickets: plan.tickets,
+        announced: 0,
+    };
     // The events carry the instant the warning or breach really happened,
     // which is in the past when the server was down at the time.
     let stamped_now = tx.now;
-    for (id, kind, at, data) in announcements {
+    for (id, kind, at, data) in plan.announcements {
         tx.now = at;
         tx.event("ticket", id, kind, data).await?;
         pass.announced += 1;
     }
     tx.now = stamped_now;
     let sql = write_sql(backend);
-    if !stale.is_empty() {
-        tx.defer(&sql.delete_clocks, vec![Bound::Text(Some(json_param(&stale)?))]);
-    }
-    if !rows.is_empty() {
+    if !plan.stale.is_empty() {
         tx.defer(
-            &sql.upsert_clocks,
-            vec![Bound::Text(Some(clock_rows_param(&rows, now)?))],
+            &sql.delete_clocks,
+            vec![Bound::Text(Some(json_param(&plan.stale)?))],
         );
     }
-    if !summaries.is_empty() {
+    if !plan.rows.is_empty() {
+        tx.defer(
+            &sql.upsert_clocks,
+            vec![Bound::Text(Some(clock_rows_param(&plan.rows, now)?))],
+        );
+    }
+    if !plan.summaries.is_empty() {
         tx.defer(
             &sql.summaries,
-            vec![Bound::Text(Some(json_param(&summaries)?))],
+            vec![Bound::Text(Some(json_param(&plan.summaries)?))],
         );
     }
     Ok(pass)
