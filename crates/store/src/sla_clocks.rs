@@ -19,8 +19,7 @@
 //! clock, however many nodes race and however often the server restarts.
 
 use crate::rows::{dynamic_query, parse, ts};
-use crate::tx::Bound;
-use crate::tx::WriteTx;
+use crate::tx::{Bound, Durable, WriteTx};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::BusinessCalendar;
@@ -646,10 +645,20 @@ impl Store {
         // The next chunk is read (and evaluated) on another connection
         // while this one is written; its write transaction then checks that
         // nothing happened to those tickets in between (see
-        // [`Store::recompute_chunk`]).
+        // [`Store::recompute_chunk`]). Nor does a chunk wait for the commit
+        // of the one before: its write goes on while that is committed, or
+        // joins the same commit.
         let mut ahead: Option<ReadAhead> = None;
+        let mut queued: Vec<Durable> = Vec::new();
         for (i, chunk) in chunks.iter().enumerate() {
             let chunk_cursor = if i + 1 == count { cursor } else { None };
+            if chunk_cursor.is_some() {
+                // The cursor moves past the events this pass covers only
+                // once every chunk before it is saved.
+                for durable in queued.drain(..) {
+                    durable.wait().await?;
+                }
+            }
             let write = self.recompute_chunk(rules, chunk, now, chunk_cursor, ahead.take());
             let read_next = async {
                 match chunks.get(i + 1) {
@@ -659,10 +668,16 @@ impl Store {
             };
             let (done, next) = tokio::join!(write, read_next);
             match done? {
-                Some(done) => pass += done,
+                Some((done, durable)) => {
+                    pass += done;
+                    queued.push(durable);
+                }
                 None => return Ok(None),
             }
             ahead = next?;
+        }
+        for durable in queued {
+            durable.wait().await?;
         }
         Ok(Some(pass))
     }
@@ -733,7 +748,8 @@ impl Store {
     /// Recomputes `ids` in one write transaction. With `cursor` = (owner,
     /// expected position, new position) it also advances the projection
     /// cursor, and does nothing (returns `None`) when another node holds it
-    /// or moved it.
+    /// or moved it. The write ends without waiting for its commit, which
+    /// the returned [`Durable`] awaits.
     ///
     /// `ahead` is the same work done from a read outside the transaction.
     /// It is used only if no event about any of these tickets was written
@@ -750,7 +766,7 @@ impl Store {
         now: Timestamp,
         cursor: Option<(&str, i64, i64)>,
         ahead: Option<ReadAhead>,
-    ) -> Result<Option<SlaPass>, StoreError> {
+    ) -> Result<Option<(SlaPass, Durable)>, StoreError> {
         let mut tx = self.write(None, now).await?;
         if let Some((owner, expected, until)) = cursor {
             let lease_until = now.checked_add(SLA_LEASE).unwrap_or(now).as_microsecond();
@@ -773,8 +789,7 @@ impl Store {
             }
         }
         if ids.is_empty() {
-            tx.commit().await?;
-            return Ok(Some(SlaPass::default()));
+            return Ok(Some((SlaPass::default(), tx.commit_queued().await?)));
         }
         let plan = match ahead {
             Some(ahead)
@@ -788,8 +803,7 @@ impl Store {
             }
         };
         let pass = apply_plan(&mut tx, self.backend, plan, now).await?;
-        tx.commit().await?;
-        Ok(Some(pass))
+        Ok(Some((pass, tx.commit_queued().await?)))
     }
 }
 
