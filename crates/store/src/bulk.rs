@@ -80,3 +80,23 @@ pub(crate) fn agg(backend: Backend, expr: &str) -> String {
         Backend::Postgres => format!("json_agg({expr})::text"),
     }
 }
+
+/// The predicate "`column` is one of the integers in the JSON array bound
+/// to `param`". On PostgreSQL this compares with an array rather than
+/// `IN (subquery)`: not knowing how many elements the array holds, the
+/// planner may otherwise hash the subquery and scan the whole table (it did
+/// on `sla_clocks` before the table had statistics).
+pub(crate) fn in_ints(backend: Backend, column: &str, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("{column} IN ({})", ints(backend, param)),
+        Backend::Postgres => format!("{column} = ANY(ARRAY({}))", ints(backend, param)),
+    }
+}
+
+/// As [`in_ints`], for an array of strings.
+pub(crate) fn in_texts(backend: Backend, column: &str, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("{column} IN ({})", texts(backend, param)),
+        Backend::Postgres => format!("{column} = ANY(ARRAY({}))", texts(backend, param)),
+    }
+}

@@ -12,11 +12,13 @@
 //!   (a lease, so several nodes share the work) and recomputes them.
 //!
 //! Every recomputation runs inside a write transaction, which orders it
-//! after every other write on every node. It re-reads the ticket's history
-//! there, appends `sla.warning` / `sla.breached` for what the domain says is
-//! owed ([`due_announcements`]), stamped with the true instant, and records
-//! that it did in the same transaction: each announcement happens once per
-//! clock, however many nodes race and however often the server restarts.
+//! after every other write on every node. It takes the ticket's history and
+//! flags as they stand there (read inside the transaction, or read just
+//! before and confirmed unchanged inside it: see `Store::recompute_chunk`),
+//! appends `sla.warning` / `sla.breached` for what the domain says is owed
+//! ([`due_announcements`]), stamped with the true instant, and records that
+//! it did in the same transaction: each announcement happens once per clock,
+//! however many nodes race and however often the server restarts.
 
 use crate::rows::{dynamic_query, parse, ts};
 use crate::tx::{Bound, Durable, WriteTx};
@@ -332,9 +334,9 @@ fn chunk_read_sql(backend: Backend, with_clocks: bool) -> String {
             ],
         );
         format!(
-            "(SELECT {} FROM sla_clocks c WHERE c.ticket_id IN ({}))",
+            "(SELECT {} FROM sla_clocks c WHERE {})",
             bulk::agg(backend, &clock),
-            bulk::ints(backend, "$1")
+            bulk::in_ints(backend, "c.ticket_id", "$1")
         )
     } else {
         "NULL".to_string()
@@ -342,15 +344,15 @@ fn chunk_read_sql(backend: Backend, with_clocks: bool) -> String {
     format!(
         "SELECT \
          (SELECT {} FROM tickets t JOIN users u ON u.id = t.requester_id \
-          WHERE t.id IN ({})) AS tickets, \
-         (SELECT {} FROM events e WHERE e.entity = 'ticket' AND e.entity_id IN ({}) \
+          WHERE {}) AS tickets, \
+         (SELECT {} FROM events e WHERE e.entity = 'ticket' AND {} \
           AND e.kind IN ({CLOCK_EVENT_KINDS})) AS facts, \
          {clocks} AS clocks, \
          (SELECT seq FROM chain_head WHERE id = 1) AS head",
         bulk::agg(backend, &ticket),
-        bulk::ints(backend, "$1"),
+        bulk::in_ints(backend, "t.id", "$1"),
         bulk::agg(backend, &fact),
-        bulk::texts(backend, "$2"),
+        bulk::in_texts(backend, "e.entity_id", "$2"),
     )
 }
 
