@@ -50,8 +50,53 @@ pub(crate) fn rows(backend: Backend, param: &str, columns: &[Column]) -> String 
         })
         .collect();
     let source = match backend {
-        Backend::Sqlite => format!("json_each({param})"),
+        // `jsonb_each` hands each row over as binary JSON, which
+        // `json_extract` reads as it is; `json_each` would render each row
+        // as text for every column read, and each read parse it again.
+        Backend::Sqlite => format!("jsonb_each({param})"),
         Backend::Postgres => format!("json_array_elements({param}::json)"),
     };
     format!("SELECT {} FROM {source}", selected.join(", "))
+}
+
+/// A JSON array built from SQL expressions, one per element (for reading
+/// many rows back as one value; see [`agg`]).
+pub(crate) fn array(backend: Backend, exprs: &[&str]) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_array({})", exprs.join(", ")),
+        Backend::Postgres => format!("json_build_array({})", exprs.join(", ")),
+    }
+}
+
+/// The aggregate collecting `expr` over a query's rows into one JSON array,
+/// as text. On PostgreSQL it is NULL over no rows (SQLite gives `[]`).
+///
+/// Reads of many rows return one value this way because the SQLite driver
+/// hands each row from its worker thread to the caller separately, and
+/// those hand-offs cost more than the rows.
+pub(crate) fn agg(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_group_array({expr})"),
+        Backend::Postgres => format!("json_agg({expr})::text"),
+    }
+}
+
+/// The predicate "`column` is one of the integers in the JSON array bound
+/// to `param`". On PostgreSQL this compares with an array rather than
+/// `IN (subquery)`: not knowing how many elements the array holds, the
+/// planner may otherwise hash the subquery and scan the whole table (it did
+/// on `sla_clocks` before the table had statistics).
+pub(crate) fn in_ints(backend: Backend, column: &str, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("{column} IN ({})", ints(backend, param)),
+        Backend::Postgres => format!("{column} = ANY(ARRAY({}))", ints(backend, param)),
+    }
+}
+
+/// As [`in_ints`], for an array of strings.
+pub(crate) fn in_texts(backend: Backend, column: &str, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("{column} IN ({})", texts(backend, param)),
+        Backend::Postgres => format!("{column} = ANY(ARRAY({}))", texts(backend, param)),
+    }
 }

@@ -571,7 +571,16 @@ impl WriteTx {
     }
 
     /// Ends this write and waits until the batch holding it is durable.
-    pub async fn commit(mut self) -> Result<(), StoreError> {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.commit_queued().await?.wait().await
+    }
+
+    /// Ends this write (its statements have reached the database, inside
+    /// the batch) without waiting for the batch to be committed; the
+    /// returned [`Durable`] tells when it is. A caller doing many writes
+    /// in a row can go on with the next while the last is committed, and
+    /// several of its writes may then share a commit.
+    pub(crate) async fn commit_queued(mut self) -> Result<Durable, StoreError> {
         self.defer("RELEASE SAVEPOINT w", vec![]);
         if !self.sent && self.pending.len() == 2 {
             // Savepoint then release with nothing between: an empty write.
@@ -584,7 +593,18 @@ impl WriteTx {
         let writer = self.writer.clone();
         drop(self);
         writer.wake.notify_one();
-        match durable.await {
+        Ok(Durable(durable))
+    }
+}
+
+/// A write that ended and waits for its batch's commit.
+#[must_use = "a write is saved only once its batch is committed"]
+pub(crate) struct Durable(oneshot::Receiver<Result<(), String>>);
+
+impl Durable {
+    /// Waits until the batch holding the write is committed.
+    pub(crate) async fn wait(self) -> Result<(), StoreError> {
+        match self.0.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Conflict(format!(
                 "the change was not saved: {e}"

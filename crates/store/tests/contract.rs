@@ -3724,6 +3724,7 @@ contract_tests!(
     a_ticket_written_after_the_pass_began_is_still_projected,
     sla_clocks_announce_once_with_their_true_instants,
     racing_nodes_announce_each_clock_once,
+    passes_over_many_chunks_announce_each_clock_once,
     queues_sort_and_filter_by_time_to_breach,
     a_calendar_change_moves_every_open_clock,
     sla_compliance_counts_met_breached_and_in_progress,
@@ -4189,6 +4190,55 @@ async fn racing_nodes_announce_each_clock_once(db: &TestDb) {
     assert_eq!(all.len(), 40);
     let unique: HashSet<_> = all.iter().map(|(t, k, _)| (t.clone(), k.clone())).collect();
     assert_eq!(unique.len(), 40);
+}
+
+async fn passes_over_many_chunks_announce_each_clock_once(db: &TestDb) {
+    use sla_fixtures::*;
+    let store = &db.store;
+    let p = people(store).await;
+    let cal = incidents_sla(store, &p, 1).await;
+    // More tickets than one write transaction recomputes: each pass reads
+    // its next chunk while it writes the current one, and must notice what
+    // the others announced in between.
+    let tickets = 1300;
+    let batch: Vec<NewTicket> = (0..tickets)
+        .map(|i| incident(&format!("Outage {i}"), &p.requester))
+        .collect();
+    store
+        .import_tickets(&batch, t(1), p.admin.id)
+        .await
+        .unwrap();
+    store.project_sla("node-a", t(2)).await.unwrap();
+    assert!(announcements(store).await.is_empty());
+    // Long after every clock breached, a calendar change has the projector
+    // recompute every open ticket while two timer workers fire the same
+    // clocks.
+    store
+        .update_calendar(cal.id, always("Round the clock"), p.admin.id, t(499))
+        .await
+        .unwrap();
+    let (a, b, c) = tokio::join!(
+        store.project_sla("node-a", t(500)),
+        store.fire_due_sla("node-b", t(500), 700),
+        store.fire_due_sla("node-c", t(500), 700),
+    );
+    let mut total = a.unwrap().announced + b.unwrap().announced + c.unwrap().announced;
+    for node in ["node-a", "node-b", "node-c"] {
+        total += store
+            .fire_due_sla(node, t(501), 2000)
+            .await
+            .unwrap()
+            .announced;
+    }
+    total += store.project_sla("node-a", t(502)).await.unwrap().announced;
+    assert_eq!(
+        total,
+        2 * tickets as u64,
+        "one warning and one breach per ticket"
+    );
+    let all = announcements(store).await;
+    let unique: HashSet<_> = all.iter().map(|(t, k, _)| (t.clone(), k.clone())).collect();
+    assert_eq!((all.len(), unique.len()), (2 * tickets, 2 * tickets));
 }
 
 async fn queues_sort_and_filter_by_time_to_breach(db: &TestDb) {
