@@ -112,6 +112,8 @@ pub struct Store {
     /// chain head anyway) and are group-committed: see [`tx::Batch`]. On
     /// SQLite this also keeps writers out of its sleeping busy handler.
     writer: Arc<tx::Writer>,
+    /// Integrations by key, for alert intake (see `alerts::KeyCache`).
+    integration_keys: Arc<alerts::KeyCache>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -210,6 +212,7 @@ impl Store {
             pool,
             backend,
             writer,
+            integration_keys: Arc::default(),
         })
     }
 
