@@ -28,6 +28,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
 /// Every integration key starts with this, so secret scanners and the
@@ -37,6 +40,64 @@ pub const INTEGRATION_KEY_PREFIX: &str = "odi_";
 // ---------------------------------------------------------------------------
 // Integrations
 // ---------------------------------------------------------------------------
+
+/// How long intake trusts a remembered key → integration answer. Bounds how
+/// late a change made on another node (disable, new routes) reaches this
+/// one; changes made through this store apply at once.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Most keys remembered; beyond, the cache starts over (keys are few).
+const KEY_CACHE_MAX: usize = 1024;
+
+/// Integration-key lookups for intake, so a request does not cost a query
+/// before its batch: key digest → the enabled integration (or none), with
+/// when it was read.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    inner: Mutex<KeyCacheInner>,
+}
+
+#[derive(Default)]
+struct KeyCacheInner {
+    /// Bumped by every change: a lookup that raced one is not remembered.
+    generation: u64,
+    entries: HashMap<String, (Instant, Option<Arc<Integration>>)>,
+}
+
+impl KeyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyCacheInner> {
+        // The data is a cache: a panic while holding it leaves nothing to repair.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, hash: &str) -> Option<Option<Arc<Integration>>> {
+        let inner = self.lock();
+        let (at, found) = inner.entries.get(hash)?;
+        (at.elapsed() < KEY_CACHE_TTL).then(|| found.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    fn put(&self, hash: String, found: Option<Arc<Integration>>, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= KEY_CACHE_MAX {
+            inner.entries.clear();
+        }
+        inner.entries.insert(hash, (Instant::now(), found));
+    }
+
+    /// Forgets everything: an integration changed.
+    fn forget(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+}
 
 /// What happens to alerts no route matches, and the integration's flap
 /// thresholds: the `config` column.
@@ -317,6 +378,33 @@ impl Store {
         row.as_ref().map(integration).transpose()
     }
 
+    /// [`Store::integration_by_key`] for intake: answered from memory for
+    /// up to [`KEY_CACHE_TTL`]. A change made through this store forgets
+    /// the cache at once; one made on another node applies here within the
+    /// TTL.
+    pub async fn intake_integration(
+        &self,
+        key: &str,
+    ) -> Result<Option<Arc<Integration>>, StoreError> {
+        if key.is_empty() || key.len() > 255 {
+            return Ok(None);
+        }
+        let hash = digest(key);
+        if let Some(hit) = self.integration_keys.get(&hash) {
+            return Ok(hit);
+        }
+        let generation = self.integration_keys.generation();
+        let row = crate::rows::dynamic_query(&format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM alert_integrations WHERE key_hash = $1 AND disabled_at IS NULL"
+        ))
+        .bind(&hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let found = row.as_ref().map(integration).transpose()?.map(Arc::new);
+        self.integration_keys.put(hash, found.clone(), generation);
+        Ok(found)
+    }
+
     /// Replaces an integration's settings, keeping its key and routes.
     pub async fn update_integration(
         &self,
@@ -351,6 +439,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.integration_keys.forget();
         self.get_integration(id).await
     }
 
@@ -392,6 +481,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.integration_keys.forget();
         self.get_integration(id).await
     }
 
@@ -417,6 +507,7 @@ impl Store {
             tx.event("alert_integration", id, "integration.disabled", json!({}))
                 .await?;
             tx.commit().await?;
+            self.integration_keys.forget();
         }
         self.get_integration(id).await
     }

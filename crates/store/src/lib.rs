@@ -98,6 +98,13 @@ impl SqliteSync {
     }
 }
 
+/// The SQLite writer connection's page cache (KiB, negative): a batch of
+/// writes and the index pages it touches stay in memory between batches.
+const WRITER_CACHE_PRAGMA: &str = "PRAGMA cache_size = -65536";
+/// The writer connection checkpoints inline only as a backstop, when the
+/// background checkpointer has fallen this far behind (pages).
+const WRITER_AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 16384";
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -110,6 +117,8 @@ pub struct Store {
     /// Tokens and sessions verified in the last moments: see
     /// [`credential_cache`].
     credentials: Arc<credential_cache::CredentialCache>,
+    /// Integrations by key, for alert intake (see `alerts::KeyCache`).
+    integration_keys: Arc<alerts::KeyCache>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -134,12 +143,13 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Config(format!("invalid database URL: {e}")))?;
-        let pool = match backend {
+        let (pool, write_pool) = match backend {
             Backend::Sqlite => {
                 // An in-memory database exists per connection, so it gets
                 // exactly one; a file is shared by a small pool.
-                let connections = if url.contains(":memory:") { 1 } else { 8 };
-                AnyPoolOptions::new()
+                let memory = url.contains(":memory:");
+                let connections = if memory { 1 } else { 8 };
+                let pool = AnyPoolOptions::new()
                     .max_connections(connections)
                     // A local file does not go stale like a network
                     // connection; pinging it on every acquire would add a
@@ -156,22 +166,59 @@ impl Store {
                             Ok(())
                         })
                     })
-                    .connect_with(options)
-                    .await?
+                    .connect_with(options.clone())
+                    .await?;
+                // Writes get a connection of their own: SQLite drops a
+                // connection's page cache whenever another connection wrote,
+                // so a writer that moved between pooled connections re-read
+                // the pages it had just written (from the OS) at every
+                // batch. Its cache is larger, and it never checkpoints
+                // inline: checkpoints run off the write path (see
+                // `tx::Writer`), so a commit is the log append and its fsync.
+                let write_pool = if memory {
+                    None
+                } else {
+                    Some(
+                        AnyPoolOptions::new()
+                            .max_connections(1)
+                            .min_connections(1)
+                            .test_before_acquire(false)
+                            .after_connect(move |conn, _| {
+                                Box::pin(async move {
+                                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                                    conn.execute(synchronous.pragma()).await?;
+                                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                                    conn.execute(WRITER_CACHE_PRAGMA).await?;
+                                    conn.execute(WRITER_AUTOCHECKPOINT_PRAGMA).await?;
+                                    Ok(())
+                                })
+                            })
+                            .connect_with(options)
+                            .await?,
+                    )
+                };
+                (pool, write_pool)
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
-                    .await?
+                    .await?;
+                (pool, None)
             }
+        };
+        let writer = match write_pool {
+            Some(write_pool) => tx::Writer::start(backend, write_pool, Some(pool.clone())),
+            None => tx::Writer::start(backend, pool.clone(), None),
         };
         Ok(Store {
             pool,
             backend,
-            writer: tx::Writer::start(backend),
+            writer,
             credentials: Arc::default(),
+            integration_keys: Arc::default(),
         })
     }
 
@@ -227,6 +274,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 

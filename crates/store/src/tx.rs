@@ -4,7 +4,7 @@ use crate::{Backend, Store, StoreError};
 use jiff::Timestamp;
 use opsdesk_domain::audit::{ChainedEvent, chain_hash};
 use opsdesk_domain::{TicketKind, UserId};
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::{Arc, Weak};
@@ -67,11 +67,26 @@ pub(crate) struct Writer {
     batch: Arc<Mutex<Batch>>,
     wake: Notify,
     backend: Backend,
+    /// Where batch transactions begin: on SQLite a pool of one connection
+    /// of its own (its page cache survives from batch to batch), else the
+    /// store's pool.
+    pool: AnyPool,
+    /// On SQLite with a writer connection of its own: the pool the
+    /// background checkpointer uses.
+    checkpoint: Option<AnyPool>,
 }
 
+/// How often the SQLite writer's log is checkpointed in the background.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Writer {
-    /// Creates the writer and starts its committer on the current runtime.
-    pub(crate) fn start(backend: Backend) -> Arc<Writer> {
+    /// Creates the writer and starts its committer (and, given a pool for
+    /// it, the SQLite checkpointer) on the current runtime.
+    pub(crate) fn start(
+        backend: Backend,
+        pool: AnyPool,
+        checkpoint: Option<AnyPool>,
+    ) -> Arc<Writer> {
         let writer = Arc::new(Writer {
             batch: Arc::new(Mutex::new(Batch {
                 tx: None,
@@ -87,9 +102,42 @@ impl Writer {
             })),
             wake: Notify::new(),
             backend,
+            pool,
+            checkpoint,
         });
         tokio::spawn(committer(Arc::downgrade(&writer)));
+        if writer.checkpoint.is_some() {
+            tokio::spawn(checkpointer(Arc::downgrade(&writer)));
+        }
         writer
+    }
+
+    pub(crate) async fn close(&self) {
+        if self.checkpoint.is_some() {
+            self.pool.close().await;
+        }
+    }
+}
+
+/// Copies committed pages from SQLite's write-ahead log into the database
+/// file, off the write path: inline, the commit that crossed the log's
+/// size limit would do it (page writes and two fsyncs) while every other
+/// write waits. PASSIVE never blocks the writer. Ends with the store.
+async fn checkpointer(writer: Weak<Writer>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        let Some(pool) = writer.upgrade().and_then(|w| w.checkpoint.clone()) else {
+            return;
+        };
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "background checkpoint failed; the writer checkpoints inline when its log grows");
+        }
     }
 }
 
@@ -298,7 +346,7 @@ impl Store {
             batch.commit_and_notify().await;
         }
         if batch.tx.is_none() {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer.pool.begin().await?;
             // The lock, and what the batch needs to hand out ticket ids and
             // numbers. On SQLite one statement does both: its snapshot is
             // current once it holds the write lock, or the statement fails.

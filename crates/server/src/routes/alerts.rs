@@ -27,6 +27,7 @@ use opsdesk_store::alerts::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// Largest intake body, in bytes (5 MiB): room for a full Alertmanager
@@ -123,10 +124,10 @@ fn refused(bytes: &[u8], errors: Vec<FieldError>) -> ApiError {
     e
 }
 
-async fn integration_for(state: &AppState, key: &str) -> ApiResult<Integration> {
+async fn integration_for(state: &AppState, key: &str) -> ApiResult<Arc<Integration>> {
     state
         .store
-        .integration_by_key(key)
+        .intake_integration(key)
         .await?
         .ok_or_else(|| ApiError::not_found("no enabled integration has this key"))
 }

@@ -92,45 +92,6 @@ const STORED_COLUMNS: &str = "fingerprint, source, status, labels, annotations, 
     service_id, action, first_seen, last_seen, started_at, acknowledged_at, resolved_at, count, occurrences, \
     suppressed_by, flapping, flap, incident_id";
 
-fn stored(row: &sqlx::any::AnyRow) -> Result<Stored, StoreError> {
-    let text = |c: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(c)?) };
-    let json = |c: &str, t: String| -> Result<Labels, StoreError> {
-        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{c}: {e}")))
-    };
-    let fingerprint: Fingerprint = parse("fingerprint", &text("fingerprint")?)?;
-    let suppressed: Option<String> = row.try_get("suppressed_by")?;
-    let flap = text("flap")?;
-    Ok(Stored {
-        record: AlertRecord {
-            fingerprint,
-            source: parse("source", &text("source")?)?,
-            status: parse("status", &text("status")?)?,
-            labels: json("labels", text("labels")?)?,
-            annotations: json("annotations", text("annotations")?)?,
-            summary: text("summary")?,
-            severity: parse("severity", &text("severity")?)?,
-            dedup_key: row.try_get("dedup_key")?,
-            url: row.try_get("url")?,
-            first_seen: ts(row.try_get("first_seen")?)?,
-            last_seen: ts(row.try_get("last_seen")?)?,
-            started_at: ts(row.try_get("started_at")?)?,
-            acknowledged_at: opt_ts(row.try_get("acknowledged_at")?)?,
-            resolved_at: opt_ts(row.try_get("resolved_at")?)?,
-            count: u64::try_from(row.try_get::<i64, _>("count")?).unwrap_or(0),
-            occurrences: u32::try_from(row.try_get::<i64, _>("occurrences")?).unwrap_or(1),
-        },
-        service: row.try_get::<Option<i64>, _>("service_id")?.map(ServiceId),
-        action: parse("action", &text("action")?)?,
-        suppressed_by: suppressed
-            .map(|s| serde_json::from_str(&s))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("suppressed_by: {e}")))?,
-        flapping: row.try_get::<i64, _>("flapping")? != 0,
-        flap: serde_json::from_str(&flap).map_err(|e| StoreError::Corrupt(format!("flap: {e}")))?,
-        incident: row.try_get::<Option<i64>, _>("incident_id")?.map(TicketId),
-    })
-}
-
 /// Most values in one `IN (...)` list.
 const IN_CHUNK: usize = 250;
 
@@ -212,34 +173,53 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// One row of the upsert, in `UPSERT_COLUMNS` order.
-fn row_json(integration: i64, s: &Stored) -> Result<serde_json::Value, StoreError> {
+/// Appends `v` as JSON to `out`.
+fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), StoreError> {
+    serde_json::to_writer(&mut *out, v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Appends one row of the upsert, in `UPSERT_COLUMNS` order, as a JSON
+/// array, written straight into the parameter's text (no intermediate
+/// `serde_json::Value` per row).
+fn push_row(out: &mut Vec<u8>, integration: i64, s: &Stored) -> Result<(), StoreError> {
     let r = &s.record;
-    Ok(serde_json::json!([
-        integration,
-        r.fingerprint.to_string(),
-        r.source.as_str(),
-        r.status.as_str(),
-        to_json(&r.labels)?,
-        to_json(&r.annotations)?,
-        r.summary,
-        r.severity.as_str(),
-        r.dedup_key,
-        r.url,
-        s.service.map(|x| x.0),
-        s.action.as_str(),
-        r.first_seen.as_microsecond(),
-        r.last_seen.as_microsecond(),
-        r.started_at.as_microsecond(),
-        r.acknowledged_at.map(|t| t.as_microsecond()),
-        r.resolved_at.map(|t| t.as_microsecond()),
-        i64::try_from(r.count).unwrap_or(i64::MAX),
-        i64::from(r.occurrences),
-        s.suppressed_by.as_ref().map(to_json).transpose()?,
-        i64::from(s.flapping),
-        to_json(&s.flap)?,
-        s.incident.map(|i| i.0),
-    ]))
+    let fingerprint = r.fingerprint.to_string();
+    let labels = to_json(&r.labels)?;
+    let annotations = to_json(&r.annotations)?;
+    let suppressed = s.suppressed_by.as_ref().map(to_json).transpose()?;
+    let flap = to_json(&s.flap)?;
+    out.push(b'[');
+    push_json(out, &integration)?;
+    macro_rules! then {
+        ($v:expr) => {{
+            out.push(b',');
+            push_json(out, $v)?;
+        }};
+    }
+    then!(&fingerprint);
+    then!(r.source.as_str());
+    then!(r.status.as_str());
+    then!(&labels);
+    then!(&annotations);
+    then!(&r.summary);
+    then!(r.severity.as_str());
+    then!(&r.dedup_key);
+    then!(&r.url);
+    then!(&s.service.map(|x| x.0));
+    then!(s.action.as_str());
+    then!(&r.first_seen.as_microsecond());
+    then!(&r.last_seen.as_microsecond());
+    then!(&r.started_at.as_microsecond());
+    then!(&r.acknowledged_at.map(|t| t.as_microsecond()));
+    then!(&r.resolved_at.map(|t| t.as_microsecond()));
+    then!(&i64::try_from(r.count).unwrap_or(i64::MAX));
+    then!(&i64::from(r.occurrences));
+    then!(&suppressed);
+    then!(&i64::from(s.flapping));
+    then!(&flap);
+    then!(&s.incident.map(|i| i.0));
+    out.push(b']');
+    Ok(())
 }
 
 /// Queues one upsert of all `rows`.
@@ -252,14 +232,17 @@ fn queue_upserts(
     if rows.is_empty() {
         return Ok(());
     }
-    let values = rows
-        .iter()
-        .map(|s| row_json(integration, s))
-        .collect::<Result<Vec<_>, _>>()?;
-    tx.defer(
-        upsert_sql(backend),
-        vec![Bound::Text(Some(to_json(&values)?))],
-    );
+    let mut out = Vec::with_capacity(rows.len() * 512);
+    out.push(b'[');
+    for (n, s) in rows.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        push_row(&mut out, integration, s)?;
+    }
+    out.push(b']');
+    let text = String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.defer(upsert_sql(backend), vec![Bound::Text(Some(text))]);
     Ok(())
 }
 
@@ -300,59 +283,156 @@ fn queue_repeats(tx: &mut WriteTx, integration: i64, repeats: &HashMap<Fingerpri
     }
 }
 
-/// Records of `fingerprints` for this integration.
-async fn load_stored(
-    tx: &mut WriteTx,
-    integration: i64,
-    fingerprints: &[String],
-) -> Result<HashMap<Fingerprint, Stored>, StoreError> {
-    let mut out = HashMap::with_capacity(fingerprints.len());
-    for chunk in fingerprints.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT {STORED_COLUMNS} FROM alerts WHERE integration_id = $1 AND fingerprint IN ({})",
-            placeholders(2, chunk.len())
-        );
-        let mut q = crate::rows::dynamic_query(&sql).bind(integration);
-        for fp in chunk {
-            q = q.bind(fp.clone());
-        }
-        for row in q.fetch_all(tx.conn().await?).await? {
-            let s = stored(&row)?;
-            out.insert(s.record.fingerprint, s);
-        }
+/// One stored record as the element of the JSON array [`stored_json_sql`]
+/// returns, in `STORED_COLUMNS` order.
+#[derive(serde::Deserialize)]
+struct StoredJson(
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    String,
+    Option<i64>,
+);
+
+impl StoredJson {
+    fn into_stored(self) -> Result<Stored, StoreError> {
+        let json = |c: &str, t: &str| -> Result<Labels, StoreError> {
+            serde_json::from_str(t).map_err(|e| StoreError::Corrupt(format!("{c}: {e}")))
+        };
+        Ok(Stored {
+            record: AlertRecord {
+                fingerprint: parse("fingerprint", &self.0)?,
+                source: parse("source", &self.1)?,
+                status: parse("status", &self.2)?,
+                labels: json("labels", &self.3)?,
+                annotations: json("annotations", &self.4)?,
+                summary: self.5,
+                severity: parse("severity", &self.6)?,
+                dedup_key: self.7,
+                url: self.8,
+                first_seen: ts(self.11)?,
+                last_seen: ts(self.12)?,
+                started_at: ts(self.13)?,
+                acknowledged_at: opt_ts(self.14)?,
+                resolved_at: opt_ts(self.15)?,
+                count: u64::try_from(self.16).unwrap_or(0),
+                occurrences: u32::try_from(self.17).unwrap_or(1),
+            },
+            service: self.9.map(ServiceId),
+            action: parse("action", &self.10)?,
+            suppressed_by: self
+                .18
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("suppressed_by: {e}")))?,
+            flapping: self.19 != 0,
+            flap: serde_json::from_str(&self.20)
+                .map_err(|e| StoreError::Corrupt(format!("flap: {e}")))?,
+            incident: self.21.map(TicketId),
+        })
     }
-    Ok(out)
 }
 
-/// Unresolved incidents of the groups with these key digests.
-async fn load_open_groups(
+/// One open group as the element of the JSON array [`batch_state_sql`]
+/// returns: incident id, group key, opened at, auto-resolve.
+#[derive(serde::Deserialize)]
+struct GroupJson(i64, String, i64, i64);
+
+/// What a batch needs from the database, as ONE row of two JSON values:
+/// `records`, the stored records of integration `$1` whose fingerprints
+/// are in the JSON array `$2` (each a `StoredJson` array), and `groups`,
+/// the open incidents of the groups whose key digests are in the JSON
+/// array `$3` (each a `GroupJson` array). On SQLite every result row is a
+/// message from the connection's thread that wakes the reader; two values
+/// for the whole batch are one message.
+fn batch_state_sql(backend: Backend) -> &'static str {
+    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
+    let slot = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    };
+    CACHE[slot].get_or_init(|| {
+        // Aggregate, array, and what wraps the aggregate's subquery
+        // (PostgreSQL's json_agg of no rows is NULL, not `[]`).
+        let (agg, array, pre, post) = match backend {
+            Backend::Sqlite => ("json_group_array", "json_array", "", ""),
+            Backend::Postgres => ("json_agg", "json_build_array", "COALESCE(", "::text, '[]')"),
+        };
+        format!(
+            "SELECT {pre}(SELECT {agg}({array}({STORED_COLUMNS})) FROM alerts \
+             WHERE integration_id = $1 AND fingerprint IN ({fps})){post} AS records, \
+             {pre}(SELECT {agg}({array}(g.incident_id, g.group_key, g.opened_at, g.auto_resolve)) \
+             FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
+             WHERE t.is_open = 1 AND g.key_digest IN ({digests})){post} AS groups",
+            fps = bulk::texts(backend, "$2"),
+            digests = bulk::texts(backend, "$3"),
+        )
+    })
+}
+
+/// The stored records of `fingerprints` for this integration, and the
+/// unresolved incidents of the groups with these key digests (with each
+/// one's auto-resolve setting).
+async fn load_batch_state(
     tx: &mut WriteTx,
+    backend: Backend,
+    integration: i64,
+    fingerprints: &[String],
     digests: &[String],
-) -> Result<(Vec<OpenGroup>, HashMap<TicketId, bool>), StoreError> {
-    let mut groups = Vec::new();
-    let mut auto = HashMap::new();
-    for chunk in digests.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT g.incident_id, g.group_key, g.opened_at, g.auto_resolve FROM alert_groups g \
-             JOIN tickets t ON t.id = g.incident_id WHERE t.is_open = 1 AND g.key_digest IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut q = crate::rows::dynamic_query(&sql);
-        for d in chunk {
-            q = q.bind(d.clone());
-        }
-        for row in q.fetch_all(tx.conn().await?).await? {
-            let incident = TicketId(row.try_get("incident_id")?);
-            auto.insert(incident, row.try_get::<i64, _>("auto_resolve")? != 0);
-            groups.push(OpenGroup {
-                key: GroupKey(row.try_get("group_key")?),
-                incident,
-                opened_at: ts(row.try_get("opened_at")?)?,
-                resolved: false,
-            });
-        }
+) -> Result<
+    (
+        HashMap<Fingerprint, Stored>,
+        (Vec<OpenGroup>, HashMap<TicketId, bool>),
+    ),
+    StoreError,
+> {
+    let row = sqlx::query(batch_state_sql(backend))
+        .bind(integration)
+        .bind(to_json(&fingerprints)?)
+        .bind(to_json(&digests)?)
+        .fetch_one(tx.conn().await?)
+        .await?;
+    let records: String = row.try_get("records")?;
+    let records: Vec<StoredJson> = serde_json::from_str(&records)
+        .map_err(|e| StoreError::Corrupt(format!("alert records: {e}")))?;
+    let mut known = HashMap::with_capacity(records.len());
+    for r in records {
+        let s = r.into_stored()?;
+        known.insert(s.record.fingerprint, s);
     }
-    Ok((groups, auto))
+    let found: String = row.try_get("groups")?;
+    let found: Vec<GroupJson> = serde_json::from_str(&found)
+        .map_err(|e| StoreError::Corrupt(format!("alert groups: {e}")))?;
+    let mut groups = Vec::with_capacity(found.len());
+    let mut auto = HashMap::with_capacity(found.len());
+    for GroupJson(incident, key, opened_at, auto_resolve) in found {
+        let incident = TicketId(incident);
+        auto.insert(incident, auto_resolve != 0);
+        groups.push(OpenGroup {
+            key: GroupKey(key),
+            incident,
+            opened_at: ts(opened_at)?,
+            resolved: false,
+        });
+    }
+    Ok((known, (groups, auto)))
 }
 
 /// A one-line incident title from an alert: control characters become
@@ -447,8 +527,10 @@ impl Store {
             .collect();
         let owners = self.owner_teams(&decisions).await?;
 
-        let mut tx = self.write(None, now).await?;
-        let now = tx.now;
+        // Pure work, done before the write lock so that the lock is held
+        // for the database and the pipeline only: the distinct
+        // fingerprints, and the group key of every firing alert that could
+        // page (those that turn out to start firing look their group up).
         let mut distinct: Vec<String> = Vec::with_capacity(fingerprints.len());
         let mut seen = HashSet::with_capacity(fingerprints.len());
         for fp in &fingerprints {
@@ -456,7 +538,26 @@ impl Store {
                 distinct.push(fp.to_string());
             }
         }
-        let mut known = load_stored(&mut tx, integration.id, &distinct).await?;
+        let mut keys: Vec<Option<GroupKey>> = vec![None; signals.len()];
+        let mut digests = Vec::new();
+        let mut seen_digests = HashSet::new();
+        for (i, s) in signals.iter().enumerate() {
+            if s.status == AlertStatus::Firing && decisions[i].action != RouteAction::RecordOnly {
+                let key = group_key(decisions[i].service, &decisions[i].group_by, &s.labels);
+                let digest = key.digest().to_string();
+                if seen_digests.insert(digest.clone()) {
+                    digests.push(digest);
+                }
+                keys[i] = Some(key);
+            }
+        }
+
+        let mut tx = self.write(None, now).await?;
+        let now = tx.now;
+        // The stored records of the batch's alerts and the open incidents
+        // of the groups they could join, in one query.
+        let (mut known, (mut groups, mut auto_resolve)) =
+            load_batch_state(&mut tx, self.backend(), integration.id, &distinct, &digests).await?;
 
         // Firing alerts, for inhibition: those stored, and this batch's.
         let firing_stored: Vec<(Fingerprint, Labels, Option<ServiceId>)> = if rules.is_empty() {
@@ -500,31 +601,6 @@ impl Store {
             }
         }
         let suppressor = Suppressor::new(&silences, &windows, &rules, &views, now);
-
-        // The groups alerts that may start firing could join.
-        let mut keys: Vec<Option<GroupKey>> = vec![None; signals.len()];
-        let mut digests = Vec::new();
-        let mut seen_digests = HashSet::new();
-        for (i, s) in signals.iter().enumerate() {
-            let may_start = s.status == AlertStatus::Firing
-                && decisions[i].action != RouteAction::RecordOnly
-                && known
-                    .get(&fingerprints[i])
-                    .is_none_or(|k| k.record.status == AlertStatus::Resolved);
-            if may_start {
-                let key = group_key(decisions[i].service, &decisions[i].group_by, &s.labels);
-                let digest = key.digest().to_string();
-                if seen_digests.insert(digest.clone()) {
-                    digests.push(digest);
-                }
-                keys[i] = Some(key);
-            }
-        }
-        let (mut groups, mut auto_resolve) = if digests.is_empty() {
-            (Vec::new(), HashMap::new())
-        } else {
-            load_open_groups(&mut tx, &digests).await?
-        };
 
         let mut result = IntakeResult {
             received: signals.len(),
