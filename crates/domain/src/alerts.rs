@@ -51,7 +51,8 @@ pub use matcher::{MatchOp, Matcher, MatcherError, Matchers};
 pub use noise::{NoiseMetrics, PipelineOutcome, outcome_of};
 pub use record::{AlertRecord, AlertUpdate, IgnoreReason, apply_signal, signal_time};
 pub use routing::{
-    Fallback, Route, RouteAction, RoutingDecision, UrgencyMap, route, validate_routes,
+    Fallback, Route, RouteAction, RoutingDecision, UrgencyMap, default_incident_impact, route,
+    validate_routes,
 };
 pub use suppression::{
     AlertView, InhibitRule, MaintenanceSchedule, MaintenanceWindow, MaintenanceWindowId, Silence,

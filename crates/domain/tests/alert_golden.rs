@@ -18,7 +18,7 @@ use opsdesk_domain::alerts::{
     suppression, validate_inhibit_rule, validate_maintenance_window, validate_routes,
     validate_silence,
 };
-use opsdesk_domain::{ServiceId, TicketId, Urgency, UserId};
+use opsdesk_domain::{Impact, ServiceId, TicketId, Urgency, UserId};
 
 fn ts(s: &str) -> Timestamp {
     s.parse()
@@ -279,6 +279,7 @@ fn routes() -> Vec<Route> {
         action,
         page_min_severity: None,
         urgency: UrgencyMap::default(),
+        impact: Impact::Medium,
         group_by: GroupBy::default(),
         group_window: None,
         auto_resolve: false,
@@ -286,6 +287,7 @@ fn routes() -> Vec<Route> {
     let mut prod = r("prod", r#"env="prod""#, 3, RouteAction::Page);
     prod.page_min_severity = Some(Severity::Error);
     prod.urgency.warning = Urgency::Low;
+    prod.impact = Impact::High;
     vec![
         r(
             "db critical",
@@ -379,6 +381,14 @@ fn routing_first_match_wins_with_fallback() {
         assert_eq!(d.action, *action, "{pairs:?}");
         assert_eq!(d.urgency, *urgency, "{pairs:?}");
     }
+    // Impact comes from the route that matched, medium from the fallback.
+    let impact = |pairs: &[(&str, &str)]| route(&routes, &fallback, &firing(pairs, None)).impact;
+    assert_eq!(
+        impact(&[("alertname", "Watchdogs"), ("env", "prod")]),
+        Impact::High
+    );
+    assert_eq!(impact(&[("team", "db")]), Impact::Medium);
+    assert_eq!(impact(&[("alertname", "Other")]), Impact::Medium);
 }
 
 #[test]

@@ -411,11 +411,14 @@ fn windows_rules_routes_and_heartbeats() {
             "--group-by",
             "cluster",
             "--auto-resolve",
+            "--impact",
+            "high",
             "--json",
         ],
     )
     .ok()
     .json();
+    assert_eq!(created["impact"], "high");
     let id = created["id"].to_string();
     let file = server.dir.0.join("routes.json");
     std::fs::write(
@@ -443,7 +446,9 @@ fn windows_rules_routes_and_heartbeats() {
     );
     let out = cli(&server, &["integration", "show", &id]).ok();
     assert!(
-        out.stdout.contains("alertname, cluster") && out.stdout.contains("page"),
+        out.stdout.contains("alertname, cluster")
+            && out.stdout.contains("page")
+            && out.stdout.contains("Impact        high"),
         "{}",
         out.stdout
     );

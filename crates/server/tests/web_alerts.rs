@@ -874,6 +874,7 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
                     ("action", "page"),
                     ("page_min_severity", "error"),
                     ("u_warning", "low"),
+                    ("impact", "high"),
                     ("group_by", "alertname, cluster"),
                     ("group_window", "30m"),
                     ("auto_resolve", "on"),
@@ -894,6 +895,8 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
     assert_eq!(routes[0]["name"], "db");
     assert_eq!(routes[0]["page_min_severity"], "error");
     assert_eq!(routes[0]["urgency"]["warning"], "low");
+    assert_eq!(routes[0]["impact"], "high");
+    assert_eq!(routes[1]["impact"], "medium", "a rule without one");
     assert_eq!(routes[0]["group_by"], json!(["alertname", "cluster"]));
     assert_eq!(routes[0]["auto_resolve"], true);
     assert_eq!(routes[1]["name"], "everything else");
@@ -915,6 +918,7 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
         "Page on-call",
         "pages from error up; less severe: ticket only",
         "warning → low",
+        "<td data-label=\"Impact\">high</td>",
         "by alertname, cluster, for 30m after the incident opens",
         ">yes<",
     ] {

@@ -22,7 +22,7 @@ use opsdesk_domain::alerts::{
     validate_inhibit_rule, validate_maintenance_window, validate_routes, validate_silence,
 };
 use opsdesk_domain::limits::check_short_text;
-use opsdesk_domain::{FieldError, ServiceId, TicketId, UserId};
+use opsdesk_domain::{FieldError, Impact, ServiceId, TicketId, UserId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -125,6 +125,10 @@ pub struct Integration {
     pub action: RouteAction,
     #[schema(value_type = Object)]
     pub urgency: UrgencyMap,
+    /// `high`, `medium` (default) or `low`: the impact of incidents opened
+    /// for unrouted alerts; with the urgency it sets their priority.
+    #[schema(value_type = String, example = "medium")]
+    pub impact: Impact,
     /// Labels whose values make a group; `["..."]` is every label.
     #[schema(value_type = Vec<String>)]
     pub group_by: GroupBy,
@@ -154,6 +158,7 @@ impl Integration {
             service: self.service_id,
             action: self.action,
             urgency: self.urgency,
+            impact: self.impact,
             group_by: self.group_by.clone(),
             group_window: self.group_window,
             auto_resolve: self.auto_resolve,
@@ -169,6 +174,7 @@ pub struct IntegrationInput {
     pub service_id: ServiceId,
     pub action: RouteAction,
     pub urgency: UrgencyMap,
+    pub impact: Impact,
     pub group_by: GroupBy,
     pub group_window: Option<SignedDuration>,
     pub auto_resolve: bool,
@@ -185,6 +191,7 @@ impl IntegrationInput {
             service_id: service,
             action: f.action,
             urgency: f.urgency,
+            impact: f.impact,
             group_by: f.group_by,
             group_window: f.group_window,
             auto_resolve: f.auto_resolve,
@@ -197,6 +204,7 @@ impl IntegrationInput {
             service: self.service_id,
             action: self.action,
             urgency: self.urgency,
+            impact: self.impact,
             group_by: self.group_by.clone(),
             group_window: self.group_window,
             auto_resolve: self.auto_resolve,
@@ -218,6 +226,7 @@ fn integration(row: &AnyRow) -> Result<Integration, StoreError> {
         key_prefix: row.try_get("key_prefix")?,
         action: config.fallback.action,
         urgency: config.fallback.urgency,
+        impact: config.fallback.impact,
         group_by: config.fallback.group_by,
         group_window: config.fallback.group_window,
         auto_resolve: config.fallback.auto_resolve,

@@ -4809,7 +4809,7 @@ async fn routes_choose_service_and_record_only(db: &TestDb) {
     let (p, _svc, integration, _) = setup(store, false).await;
     let db_svc = service(store, "Database", None, &p.admin).await;
     let routes: Vec<Route> = serde_json::from_value(serde_json::json!([
-        {"name": "db", "matchers": "team=\"db\"", "service": db_svc.id, "action": "page"},
+        {"name": "db", "matchers": "team=\"db\"", "service": db_svc.id, "action": "page", "impact": "high"},
         {"name": "info", "matchers": "severity=\"info\"", "service": db_svc.id, "action": "record_only"},
     ]))
     .unwrap();
@@ -4834,6 +4834,17 @@ async fn routes_choose_service_and_record_only(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(incident.service_id, Some(db_svc.id));
+    // The route's impact, with the severity's urgency, sets the priority.
+    assert_eq!(incident.impact, opsdesk_domain::Impact::High);
+    assert_eq!(
+        incident.priority,
+        opsdesk_domain::priority::priority_from(incident.impact, incident.urgency)
+    );
+    assert_eq!(
+        integration.routes[1].impact,
+        opsdesk_domain::Impact::Medium,
+        "a route without an impact opens medium-impact incidents"
+    );
     // A catch-all before the end is refused, naming the route.
     let bad: Vec<Route> = serde_json::from_value(serde_json::json!([
         {"name": "all", "matchers": "", "service": db_svc.id, "action": "page"},

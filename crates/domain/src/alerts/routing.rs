@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::grouping::GroupBy;
 use super::limits::{MAX_GROUP_BY_LABELS, MAX_ROUTES, is_label_name};
 use super::{AlertSignal, Matchers, Severity};
-use crate::{FieldError, ServiceId, Urgency};
+use crate::{FieldError, Impact, ServiceId, Urgency};
 
 /// What happens to an alert once routed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,6 +96,11 @@ pub struct Route {
     pub page_min_severity: Option<Severity>,
     #[serde(default)]
     pub urgency: UrgencyMap,
+    /// The impact of the incidents this route opens; with the urgency it
+    /// sets their priority (the ITIL matrix), so a route for a
+    /// customer-facing service can open P1s where an internal one opens P3s.
+    #[serde(default = "default_incident_impact")]
+    pub impact: Impact,
     #[serde(default)]
     pub group_by: GroupBy,
     /// See [`super::decide_group`]; `None` groups for as long as the incident
@@ -116,6 +121,8 @@ pub struct Fallback {
     pub action: RouteAction,
     #[serde(default)]
     pub urgency: UrgencyMap,
+    #[serde(default = "default_incident_impact")]
+    pub impact: Impact,
     #[serde(default)]
     pub group_by: GroupBy,
     #[serde(default)]
@@ -130,12 +137,13 @@ fn default_fallback_action() -> RouteAction {
 
 impl Fallback {
     /// The default fallback for a service: ticket only, default urgencies,
-    /// grouped by `alertname`, no auto-resolve.
+    /// medium impact, grouped by `alertname`, no auto-resolve.
     pub fn new(service: ServiceId) -> Self {
         Fallback {
             service,
             action: default_fallback_action(),
             urgency: UrgencyMap::default(),
+            impact: default_incident_impact(),
             group_by: GroupBy::default(),
             group_window: None,
             auto_resolve: false,
@@ -152,9 +160,16 @@ pub struct RoutingDecision {
     /// The action after `page_min_severity` is applied.
     pub action: RouteAction,
     pub urgency: Urgency,
+    pub impact: Impact,
     pub group_by: GroupBy,
     pub group_window: Option<SignedDuration>,
     pub auto_resolve: bool,
+}
+
+/// Incidents opened from alerts affect one service until a route says
+/// otherwise.
+pub fn default_incident_impact() -> Impact {
+    Impact::Medium
 }
 
 /// Routes one alert: the first matching route, else the fallback.
@@ -174,6 +189,7 @@ pub fn route(routes: &[Route], fallback: &Fallback, signal: &AlertSignal) -> Rou
                 service: r.service,
                 action,
                 urgency: r.urgency.urgency(signal.severity),
+                impact: r.impact,
                 group_by: r.group_by.clone(),
                 group_window: r.group_window,
                 auto_resolve: r.auto_resolve,
@@ -184,6 +200,7 @@ pub fn route(routes: &[Route], fallback: &Fallback, signal: &AlertSignal) -> Rou
             service: fallback.service,
             action: fallback.action,
             urgency: fallback.urgency.urgency(signal.severity),
+            impact: fallback.impact,
             group_by: fallback.group_by.clone(),
             group_window: fallback.group_window,
             auto_resolve: fallback.auto_resolve,

@@ -201,6 +201,9 @@ pub struct IntegrationCreateArgs {
     /// For unrouted alerts.
     #[arg(long, value_parser = ["page", "ticket_only", "record_only"])]
     action: Option<String>,
+    /// Impact of the incidents unrouted alerts open (default medium).
+    #[arg(long, value_parser = ["high", "medium", "low"])]
+    impact: Option<String>,
     /// A label whose values make a group; repeat for several (default alertname).
     #[arg(long = "group-by", value_name = "LABEL")]
     group_by: Vec<String>,
@@ -902,6 +905,7 @@ async fn print_integration(api: &mut Api, i: &Value) -> anyhow::Result<()> {
         ("Key", format!("{}…", text(i, "key_prefix"))),
         ("Service", service),
         ("Fallback", text(i, "action")),
+        ("Impact", text(i, "impact")),
         ("Group by", text(i, "group_by")),
         ("Group window", text(i, "group_window")),
         ("Auto-resolve", text(i, "auto_resolve")),
@@ -980,6 +984,9 @@ async fn integration(api: &mut Api, json: bool, command: IntegrationCommand) -> 
             body.insert("service_id".into(), json!(a.service));
             if let Some(action) = a.action {
                 body.insert("action".into(), json!(action));
+            }
+            if let Some(impact) = a.impact {
+                body.insert("impact".into(), json!(impact));
             }
             if !a.group_by.is_empty() {
                 body.insert("group_by".into(), json!(a.group_by));

@@ -19,7 +19,7 @@ use opsdesk_domain::alerts::{
     AlertStatus, AlertmanagerWebhook, FlapPolicy, GroupBy, InhibitRule, MaintenanceSchedule,
     Matchers, PagerDutyEvent, Route, RouteAction, UrgencyMap, parse_generic,
 };
-use opsdesk_domain::{FieldError, Permission, ServiceId, TicketId};
+use opsdesk_domain::{FieldError, Impact, Permission, ServiceId, TicketId};
 use opsdesk_store::alerts::{
     Alert, AlertQuery, InhibitionRuleInput, InhibitionRuleRecord, IntakeBatch, IntakeResult,
     Integration, IntegrationInput, MaintenanceWindowInput, MaintenanceWindowRecord, ServiceNoise,
@@ -345,6 +345,11 @@ pub struct IntegrationBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub urgency: UrgencyMap,
+    /// `high`, `medium` (default) or `low`: the impact of incidents opened
+    /// for unrouted alerts.
+    #[serde(default = "opsdesk_domain::alerts::default_incident_impact")]
+    #[schema(value_type = Option<String>)]
+    pub impact: Impact,
     /// Default `["alertname"]`; `[]` one group per service; `["..."]` no grouping.
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
@@ -369,6 +374,7 @@ impl IntegrationBody {
             service_id: ServiceId(self.service_id),
             action: self.action,
             urgency: self.urgency,
+            impact: self.impact,
             group_by: self.group_by,
             group_window: self.group_window,
             auto_resolve: self.auto_resolve,

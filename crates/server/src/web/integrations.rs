@@ -85,6 +85,8 @@ pub struct RouteView {
     /// "error and worse page; less severe: ticket only", or "".
     pub paging: String,
     pub urgency: String,
+    /// The impact of the incidents it opens: "high", "medium" or "low".
+    pub impact: String,
     pub grouping: String,
     pub auto_resolve: bool,
 }
@@ -101,6 +103,7 @@ pub struct RouteEdit {
     pub action: String,
     pub page_min_severity: String,
     pub urgency: [(&'static str, String); 4],
+    pub impact: String,
     pub group_by: String,
     pub group_window: String,
     pub auto_resolve: bool,
@@ -241,6 +244,7 @@ fn route_view(position: String, r: &Route, services: &HashMap<ServiceId, String>
             _ => String::new(),
         },
         urgency: urgency_words(&r.urgency),
+        impact: r.impact.as_str().to_string(),
         grouping: grouping_words(&r.group_by, r.group_window),
         auto_resolve: r.auto_resolve,
     }
@@ -255,6 +259,7 @@ fn fallback_view(i: &Integration, services: &HashMap<ServiceId, String>) -> Rout
         action: action_words(i.action).to_string(),
         paging: String::new(),
         urgency: urgency_words(&i.urgency),
+        impact: i.impact.as_str().to_string(),
         grouping: grouping_words(&i.group_by, i.group_window),
         auto_resolve: i.auto_resolve,
     }
@@ -287,6 +292,7 @@ fn route_edit(index: usize, r: &Route) -> RouteEdit {
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         urgency: urgency_fields(&r.urgency),
+        impact: r.impact.as_str().to_string(),
         group_by: group_by_text(&r.group_by),
         group_window: r.group_window.map(|w| format!("{w:#}")).unwrap_or_default(),
         auto_resolve: r.auto_resolve,
@@ -304,6 +310,9 @@ fn blank_route(index: usize, service: ServiceId) -> RouteEdit {
         service: service.0.to_string(),
         action: RouteAction::Page.as_str().to_string(),
         urgency: urgency_fields(&UrgencyMap::default()),
+        impact: opsdesk_domain::alerts::default_incident_impact()
+            .as_str()
+            .to_string(),
         group_by: "alertname".to_string(),
         ..RouteEdit::default()
     }
@@ -325,6 +334,7 @@ fn posted_routes(f: &FormPairs) -> Vec<RouteEdit> {
                 page_min_severity: v("page_min_severity"),
                 urgency: ["critical", "error", "warning", "info"]
                     .map(|s| (s, v(&format!("u_{s}")))),
+                impact: v("impact"),
                 group_by: v("group_by"),
                 group_window: v("group_window"),
                 auto_resolve: v("auto_resolve") == "on",
@@ -385,6 +395,7 @@ fn routes_body(f: &FormPairs) -> (Value, Vec<usize>) {
                 "action": r.action,
                 "page_min_severity": if r.page_min_severity.is_empty() { Value::Null } else { Value::from(r.page_min_severity.as_str()) },
                 "urgency": urgency,
+                "impact": if r.impact.is_empty() { Value::from("medium") } else { Value::from(r.impact.as_str()) },
                 "group_by": label_list(&r.group_by),
                 "group_window": if window.is_empty() { Value::Null } else { Value::from(window) },
                 "auto_resolve": r.auto_resolve,

@@ -29,9 +29,7 @@ use opsdesk_domain::alerts::{
     outcome_of, route, should_auto_resolve,
 };
 use opsdesk_domain::limits::{BODY_MAX_BYTES, TITLE_MAX_CHARS};
-use opsdesk_domain::{
-    Actor, Impact, Role, ServiceId, TeamId, TicketId, TicketKind, Transition, UserId,
-};
+use opsdesk_domain::{Actor, Role, ServiceId, TeamId, TicketId, TicketKind, Transition, UserId};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -939,7 +937,7 @@ impl Store {
             service_id: Some(d.service),
             category: Some("alert".into()),
             tags: vec!["alert".into()],
-            impact: Impact::Medium,
+            impact: d.impact,
             urgency: d.urgency,
             priority_override: None,
         };
