@@ -3790,6 +3790,7 @@ contract_tests!(
     flapping_alerts_stop_opening_incidents,
     a_failed_alert_batch_stores_nothing,
     routes_choose_service_and_record_only,
+    concurrent_batches_of_one_alert_lose_no_update,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
 );
 
@@ -4485,6 +4486,36 @@ mod alert_fixtures {
             .unwrap();
         (p, svc, integration, key)
     }
+}
+
+/// Many batches of one alert at once: each must see the others' writes.
+/// Changed annotations make every send a full-row write (an absolute
+/// count), so a batch that read a stale record would lose counts.
+async fn concurrent_batches_of_one_alert_lose_no_update(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, _svc, integration, _) = setup(store, false).await;
+    let sends = 24;
+    let mut tasks = Vec::new();
+    for i in 0..sends {
+        let store = store.clone();
+        let integration = integration.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut alert = firing("DiskFull", "db-1");
+            alert["annotations"]["summary"] = serde_json::json!(format!("send {i}"));
+            ingest(&store, &integration, vec![alert], t(1)).await
+        }));
+    }
+    let mut new = 0;
+    for task in tasks {
+        new += task.await.expect("task ran").new;
+    }
+    assert_eq!(new, 1, "one send created the alert, the others repeated it");
+    let row = sqlx::query("SELECT count FROM alerts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>("count").unwrap(), sends);
 }
 
 async fn integration_keys_are_kept_as_digests_and_stop_working_when_disabled(db: &TestDb) {
