@@ -396,6 +396,29 @@ fn list_of(reply: &Reply) -> Vec<Value> {
     reply.value.as_array().cloned().unwrap_or_default()
 }
 
+/// GETs a list for a table. `None` when nothing is left to print: with
+/// `--json` the reply was printed as sent, and an empty list printed
+/// `empty` instead of a table.
+async fn table_items(
+    api: &mut Api,
+    segments: &[&str],
+    query: &[(&str, String)],
+    json: bool,
+    empty: &str,
+) -> anyhow::Result<Option<Vec<Value>>> {
+    let reply = api.get(segments, query).await?;
+    if json {
+        print_raw(&reply)?;
+        return Ok(None);
+    }
+    let items = list_of(&reply);
+    if items.is_empty() {
+        outln!("{empty}");
+        return Ok(None);
+    }
+    Ok(Some(items))
+}
+
 pub async fn run(api: &mut Api, json: bool, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Alert(c) => alert(api, json, c).await,
@@ -550,15 +573,17 @@ async fn alert(api: &mut Api, json: bool, command: AlertCommand) -> anyhow::Resu
             if let Some(t) = to {
                 query.push(("to", t));
             }
-            let reply = api.get(&["api", "v1", "alert-noise"], &query).await?;
-            if json {
-                return print_raw(&reply);
-            }
-            let items = list_of(&reply);
-            if items.is_empty() {
-                outln!("No alerts arrived in the period.");
+            let Some(items) = table_items(
+                api,
+                &["api", "v1", "alert-noise"],
+                &query,
+                json,
+                "No alerts arrived in the period.",
+            )
+            .await?
+            else {
                 return Ok(());
-            }
+            };
             let mut services = Services::new();
             let mut rows = Vec::new();
             for n in &items {
@@ -635,22 +660,23 @@ async fn silence(api: &mut Api, json: bool, command: SilenceCommand) -> anyhow::
             } else {
                 vec![]
             };
-            let reply = api.get(&["api", "v1", "silences"], &query).await?;
-            if json {
-                return print_raw(&reply);
-            }
-            let items = list_of(&reply);
-            if items.is_empty() {
-                outln!("No silences.");
-            } else {
-                emit(&table(
-                    &SILENCE_HEADER,
-                    &silence_rows(&items),
-                    Some(2),
-                    terminal_width(),
-                ))?;
-            }
-            Ok(())
+            let Some(items) = table_items(
+                api,
+                &["api", "v1", "silences"],
+                &query,
+                json,
+                "No silences.",
+            )
+            .await?
+            else {
+                return Ok(());
+            };
+            emit(&table(
+                &SILENCE_HEADER,
+                &silence_rows(&items),
+                Some(2),
+                terminal_width(),
+            ))
         }
         SilenceCommand::Create(a) => {
             let ends = match (a.ends, a.duration) {
@@ -713,15 +739,17 @@ async fn silence(api: &mut Api, json: bool, command: SilenceCommand) -> anyhow::
 async fn maintenance(api: &mut Api, json: bool, command: MaintenanceCommand) -> anyhow::Result<()> {
     match command {
         MaintenanceCommand::List => {
-            let reply = api.get(&["api", "v1", "maintenance-windows"], &[]).await?;
-            if json {
-                return print_raw(&reply);
-            }
-            let items = list_of(&reply);
-            if items.is_empty() {
-                outln!("No maintenance windows.");
+            let Some(items) = table_items(
+                api,
+                &["api", "v1", "maintenance-windows"],
+                &[],
+                json,
+                "No maintenance windows.",
+            )
+            .await?
+            else {
                 return Ok(());
-            }
+            };
             let mut services = Services::new();
             let mut rows = Vec::new();
             for w in &items {
@@ -805,15 +833,17 @@ async fn delete(api: &Api, collection: &[&str], id: i64) -> anyhow::Result<()> {
 async fn inhibition(api: &mut Api, json: bool, command: InhibitionCommand) -> anyhow::Result<()> {
     match command {
         InhibitionCommand::List => {
-            let reply = api.get(&["api", "v1", "inhibition-rules"], &[]).await?;
-            if json {
-                return print_raw(&reply);
-            }
-            let items = list_of(&reply);
-            if items.is_empty() {
-                outln!("No inhibition rules.");
+            let Some(items) = table_items(
+                api,
+                &["api", "v1", "inhibition-rules"],
+                &[],
+                json,
+                "No inhibition rules.",
+            )
+            .await?
+            else {
                 return Ok(());
-            }
+            };
             let rows: Vec<Vec<String>> = items
                 .iter()
                 .map(|r| {
@@ -938,15 +968,17 @@ async fn print_integration(api: &mut Api, i: &Value) -> anyhow::Result<()> {
 async fn integration(api: &mut Api, json: bool, command: IntegrationCommand) -> anyhow::Result<()> {
     match command {
         IntegrationCommand::List => {
-            let reply = api.get(&["api", "v1", "integrations"], &[]).await?;
-            if json {
-                return print_raw(&reply);
-            }
-            let items = list_of(&reply);
-            if items.is_empty() {
-                outln!("No integrations.");
+            let Some(items) = table_items(
+                api,
+                &["api", "v1", "integrations"],
+                &[],
+                json,
+                "No integrations.",
+            )
+            .await?
+            else {
                 return Ok(());
-            }
+            };
             let mut services = Services::new();
             let mut rows = Vec::new();
             for i in &items {
@@ -1086,15 +1118,17 @@ async fn integration(api: &mut Api, json: bool, command: IntegrationCommand) -> 
 async fn heartbeat(api: &mut Api, json: bool, command: HeartbeatCommand) -> anyhow::Result<()> {
     match command {
         HeartbeatCommand::List => {
-            let reply = api.get(&["api", "v1", "heartbeats"], &[]).await?;
-            if json {
-                return print_raw(&reply);
-            }
-            let items = list_of(&reply);
-            if items.is_empty() {
-                outln!("No heartbeat monitors.");
+            let Some(items) = table_items(
+                api,
+                &["api", "v1", "heartbeats"],
+                &[],
+                json,
+                "No heartbeat monitors.",
+            )
+            .await?
+            else {
                 return Ok(());
-            }
+            };
             let rows: Vec<Vec<String>> = items
                 .iter()
                 .map(|h| {
