@@ -245,6 +245,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for WebForm<T> {
 pub struct FormPairs(pub Vec<(String, String)>);
 
 impl FormPairs {
+    /// A form as a browser would post it, for tests.
+    #[cfg(test)]
+    pub fn of(pairs: &[(&str, &str)]) -> FormPairs {
+        FormPairs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     /// The first value of `name`, or "".
     pub fn value(&self, name: &str) -> &str {
         self.0

@@ -755,15 +755,6 @@ pub async fn delete_rule(
 mod tests {
     use super::*;
 
-    fn form(pairs: &[(&str, &str)]) -> FormPairs {
-        FormPairs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn form_times_are_utc() {
         assert_eq!(form_time("2026-12-01T22:00"), "2026-12-01T22:00:00Z");
@@ -778,7 +769,7 @@ mod tests {
     fn silences_end_after_the_chosen_duration() {
         let now: Timestamp = "2026-11-30T10:00:00Z".parse().expect("time");
         let b = silence_body(
-            &form(&[
+            &FormPairs::of(&[
                 ("matchers", "a=\"b\""),
                 ("duration", "3600"),
                 ("comment", " c "),
@@ -791,7 +782,7 @@ mod tests {
                    "starts_at": "2026-11-30T10:00:00Z", "ends_at": "2026-11-30T11:00:00Z"})
         );
         let b = silence_body(
-            &form(&[
+            &FormPairs::of(&[
                 ("matchers", "a=\"b\""),
                 ("starts_at", "2026-12-01T08:00"),
                 ("duration", "1800"),
@@ -806,7 +797,7 @@ mod tests {
     fn weekly_windows_take_hours() {
         let now: Timestamp = "2026-11-30T10:00:00Z".parse().expect("time");
         let b = window_body(
-            &form(&[
+            &FormPairs::of(&[
                 ("service_id", "3"),
                 ("kind", "weekly"),
                 ("time_zone", "Europe/Berlin"),
@@ -820,7 +811,7 @@ mod tests {
         assert_eq!(b["service_id"], 3);
         assert_eq!(b["schedule"]["days"], json!(["sunday", "saturday"]));
         assert_eq!(b["schedule"]["duration"], "PT90M");
-        let r = rule_body(&form(&[
+        let r = rule_body(&FormPairs::of(&[
             ("source", "a=\"b\""),
             ("target", "c=\"d\""),
             ("equal", "x, y,"),

@@ -861,18 +861,9 @@ pub async fn delete_heartbeat(
 mod tests {
     use super::*;
 
-    fn form(pairs: &[(&str, &str)]) -> FormPairs {
-        FormPairs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn routes_follow_their_positions_and_skip_removed_and_blank_rows() {
-        let f = form(&[
+        let f = FormPairs::of(&[
             ("rows", "4"),
             ("r0_position", "2"),
             ("r0_name", "db"),
@@ -923,15 +914,15 @@ mod tests {
     #[test]
     fn intervals_are_seconds() {
         assert_eq!(
-            interval_value(&form(&[("interval", "5"), ("unit", "60")])),
+            interval_value(&FormPairs::of(&[("interval", "5"), ("unit", "60")])),
             json!(300)
         );
         assert_eq!(
-            interval_value(&form(&[("interval", "soon"), ("unit", "60")])),
+            interval_value(&FormPairs::of(&[("interval", "soon"), ("unit", "60")])),
             json!("soon")
         );
         assert_eq!(
-            interval_value(&form(&[
+            interval_value(&FormPairs::of(&[
                 ("interval", "9223372036854775807"),
                 ("unit", "60")
             ])),

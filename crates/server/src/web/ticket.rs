@@ -918,15 +918,6 @@ pub async fn merge(
 mod tests {
     use super::*;
 
-    fn form(pairs: &[(&str, &str)]) -> FormPairs {
-        FormPairs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn a_step_asks_for_what_the_domain_requires() {
         let resolve = step(TransitionName::Resolve, TicketKind::Incident);
@@ -948,7 +939,7 @@ mod tests {
 
     #[test]
     fn transition_bodies_keep_empty_required_fields_and_drop_empty_optional_ones() {
-        let body = transition_body(&form(&[
+        let body = transition_body(&FormPairs::of(&[
             ("action", "resolve"),
             ("kind", "incident"),
             ("resolution_code", "fixed"),
@@ -959,7 +950,7 @@ mod tests {
             body,
             json!({"action": "resolve", "resolution_code": "fixed", "resolution_note": ""})
         );
-        let body = transition_body(&form(&[("action", "reopen"), ("reason", " ")]));
+        let body = transition_body(&FormPairs::of(&[("action", "reopen"), ("reason", " ")]));
         assert_eq!(body, json!({"action": "reopen"}));
     }
 
