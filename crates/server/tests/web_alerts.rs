@@ -673,6 +673,12 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
     let p = max.get("/alerts/integrations").await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(
+        between(&p.body, "name=\"impact\"", "</select>")
+            .contains("<option value=\"medium\" selected>"),
+        "the new-integration form offers medium impact first: {}",
+        p.body
+    );
+    assert!(
         p.body.contains("No integrations.")
             && p.body.contains("New integration")
             && p.body.contains(
@@ -719,6 +725,7 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
                 ("name", "nas"),
                 ("service_id", &storage_s),
                 ("action", "ticket_only"),
+                ("impact", "low"),
                 ("group_by", "alertname"),
                 ("group_window", ""),
             ],
@@ -777,10 +784,17 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
     assert_eq!(p.status, 409, "{}", p.body);
     assert!(p.body.contains("already exists"), "{}", p.body);
 
-    // The integration's page: no rules yet, the fallback.
+    // The integration's page: no rules yet, the fallback (with the impact
+    // chosen at creation).
     let page = format!("/alerts/integrations/{id}");
     let p = max.get(&page).await;
     assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        between(&p.body, "id=\"route-fallback\"", "</tr>")
+            .contains("<td data-label=\"Impact\">low</td>"),
+        "{}",
+        p.body
+    );
     assert!(
         p.body.contains("No routing rules yet")
             && p.body.contains("id=\"route-fallback\"")

@@ -1558,53 +1558,71 @@ impl Store {
 
     /// A ping of heartbeat `name` of `integration`: the next one is due an
     /// interval from now, and a missed-heartbeat alert resolves.
+    ///
+    /// The resolve is stored before the miss is cleared, so a crash in
+    /// between leaves the miss standing and the next ping resolves again (a
+    /// repeat). The clear only applies if the miss state is still what this
+    /// ping saw; if a check claimed a miss meanwhile, the ping starts over
+    /// and resolves that one too.
     pub async fn ping_heartbeat(
         &self,
         integration: &Integration,
         name: &str,
         now: Timestamp,
     ) -> Result<Heartbeat, StoreError> {
-        let row = crate::rows::dynamic_query(&format!(
-            "SELECT {HEARTBEAT_COLUMNS} FROM alert_heartbeats WHERE integration_id = $1 AND name = $2"
-        ))
-        .bind(integration.id)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("heartbeat", name))?;
-        let hb = heartbeat(&row)?;
-        if hb.missed_at.is_some() {
-            let signal = heartbeat_signal(name, hb.interval_seconds, AlertStatus::Resolved, now);
-            self.ingest_alerts(
-                integration,
-                IntakeBatch {
-                    signals: vec![signal],
-                    truncated: 0,
-                },
-                now,
+        loop {
+            let row = crate::rows::dynamic_query(&format!(
+                "SELECT {HEARTBEAT_COLUMNS} FROM alert_heartbeats WHERE integration_id = $1 AND name = $2"
+            ))
+            .bind(integration.id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("heartbeat", name))?;
+            let hb = heartbeat(&row)?;
+            if hb.missed_at.is_some() {
+                let signal =
+                    heartbeat_signal(name, hb.interval_seconds, AlertStatus::Resolved, now);
+                self.ingest_alerts(
+                    integration,
+                    IntakeBatch {
+                        signals: vec![signal],
+                        truncated: 0,
+                    },
+                    now,
+                )
+                .await?;
+            }
+            let mut tx = self.write(None, now).await?;
+            let at = tx.now_micros();
+            let cleared = sqlx::query(
+                "UPDATE alert_heartbeats SET last_ping_at = $1, due_at = $2, missed_at = NULL \
+                 WHERE id = $3 AND COALESCE(missed_at, -1) = $4",
             )
-            .await?;
+            .bind(at)
+            .bind(at + hb.interval_seconds * 1_000_000)
+            .bind(hb.id)
+            .bind(hb.missed_at.map_or(-1, |m| m.as_microsecond()))
+            .execute(tx.conn().await?)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            if cleared == 1 {
+                return self.get_heartbeat(hb.id).await;
+            }
         }
-        let mut tx = self.write(None, now).await?;
-        let at = tx.now_micros();
-        sqlx::query(
-            "UPDATE alert_heartbeats SET last_ping_at = $1, due_at = $2, missed_at = NULL WHERE id = $3",
-        )
-        .bind(at)
-        .bind(at + hb.interval_seconds * 1_000_000)
-        .bind(hb.id)
-        .execute(tx.conn().await?)
-        .await?;
-        tx.commit().await?;
-        self.get_heartbeat(hb.id).await
     }
 
     /// Raises an alert for every heartbeat whose ping is overdue at `now`
     /// (once per miss; the alert starts at the instant the ping fell due).
-    /// Safe on several nodes: each miss is claimed under the write lock
-    /// before its alert is raised. A ping landing between the claim and the
-    /// raise leaves the alert firing until the next miss and ping.
-    /// Returns how many it raised.
+    ///
+    /// The alert is stored before the miss is claimed, so a crash in between
+    /// leaves the miss unclaimed and the next pass raises it again: a repeat
+    /// of the same alert (same fingerprint), never a lost one. Several nodes
+    /// may raise one miss; the second raise is a repeat, and only one claim
+    /// succeeds. A ping landing between the raise and the claim makes the
+    /// claim fail; the raise is then resolved here.
+    /// Returns how many misses this call claimed.
     pub async fn check_heartbeats(&self, now: Timestamp) -> Result<usize, StoreError> {
         let rows = crate::rows::dynamic_query(&format!(
             "SELECT {HEARTBEAT_COLUMNS} FROM alert_heartbeats WHERE missed_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT 500"
@@ -1615,7 +1633,20 @@ impl Store {
         let mut raised = 0;
         for row in rows {
             let hb = heartbeat(&row)?;
-            // Claim the miss first, so one node raises it once.
+            let integration = match self.get_integration(hb.integration_id).await {
+                Ok(i) if i.enabled => Some(i),
+                // A disabled integration raises nothing; its misses are
+                // still claimed so they are not looked at every pass.
+                _ => None,
+            };
+            let raise = |status, at| IntakeBatch {
+                signals: vec![heartbeat_signal(&hb.name, hb.interval_seconds, status, at)],
+                truncated: 0,
+            };
+            if let Some(integration) = &integration {
+                self.ingest_alerts(integration, raise(AlertStatus::Firing, hb.due_at), now)
+                    .await?;
+            }
             let mut tx = self.write(None, now).await?;
             let claimed = sqlx::query(
                 "UPDATE alert_heartbeats SET missed_at = $1 WHERE id = $2 AND missed_at IS NULL AND due_at = $3",
@@ -1627,31 +1658,25 @@ impl Store {
             .await?
             .rows_affected();
             tx.commit().await?;
-            if claimed != 1 {
-                continue;
-            }
-            let Ok(integration) = self.get_integration(hb.integration_id).await else {
+            let Some(integration) = integration else {
                 continue;
             };
-            if !integration.enabled {
+            if claimed == 1 {
+                raised += 1;
                 continue;
             }
-            let signal = heartbeat_signal(
-                &hb.name,
-                hb.interval_seconds,
-                AlertStatus::Firing,
-                hb.due_at,
-            );
-            self.ingest_alerts(
-                &integration,
-                IntakeBatch {
-                    signals: vec![signal],
-                    truncated: 0,
-                },
-                now,
-            )
-            .await?;
-            raised += 1;
+            // Not ours to claim: another node claimed this miss (our raise
+            // was a repeat of its alert), or a ping came after our raise.
+            let pinged = match self.get_heartbeat(hb.id).await {
+                Ok(current) => current.missed_at.is_none(),
+                // Deleted meanwhile: its alert resolves with it.
+                Err(StoreError::NotFound { .. }) => true,
+                Err(e) => return Err(e),
+            };
+            if pinged {
+                self.ingest_alerts(&integration, raise(AlertStatus::Resolved, now), now)
+                    .await?;
+            }
         }
         Ok(raised)
     }

@@ -3792,6 +3792,7 @@ contract_tests!(
     routes_choose_service_and_record_only,
     concurrent_batches_of_one_alert_lose_no_update,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
+    two_nodes_checking_one_missed_heartbeat_raise_one_alert,
 );
 
 // ---------------------------------------------------------------------------
@@ -4907,6 +4908,53 @@ async fn a_ticket_written_after_the_pass_began_is_still_projected(db: &TestDb) {
     );
     let fired = store.fire_due_sla("node-a", t(300), 10).await.unwrap();
     assert_eq!(fired.announced, 2);
+}
+
+/// Two nodes check the same missed heartbeat at once: one claims it, the
+/// other's raise is a repeat of the same alert; one alert, one incident.
+/// Its miss is visible only once the alert is stored.
+async fn two_nodes_checking_one_missed_heartbeat_raise_one_alert(db: &TestDb) {
+    use alert_fixtures::*;
+    use opsdesk_store::alerts::AlertQuery;
+    let store = &db.store;
+    let other_node = Store::connect(&db.url).await.unwrap();
+    let (p, _svc, integration, _) = setup(store, false).await;
+    let hb = store
+        .create_heartbeat(integration.id, "backup_job", 60, p.admin.id, t(0))
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        store.check_heartbeats(t(2)),
+        other_node.check_heartbeats(t(2))
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "one node claims the miss");
+    let alerts = store
+        .list_alerts(&AlertQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].status.as_str(), "firing");
+    assert!(alerts[0].incident_id.is_some());
+    assert!(
+        store
+            .get_heartbeat(hb.id)
+            .await
+            .unwrap()
+            .missed_at
+            .is_some()
+    );
+    // The next ping resolves it.
+    store
+        .ping_heartbeat(&integration, "backup_job", t(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_alert(alerts[0].id).await.unwrap().status.as_str(),
+        "resolved"
+    );
 }
 
 async fn missed_heartbeats_raise_an_alert_the_next_ping_resolves(db: &TestDb) {

@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::alerts::{GroupBy, Route, RouteAction, Severity, UrgencyMap};
-use opsdesk_domain::{Permission, ServiceId, Urgency};
+use opsdesk_domain::{Impact, Permission, ServiceId, Urgency};
 use opsdesk_store::alerts::{Heartbeat, Integration};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -149,6 +149,8 @@ struct IntegrationsPage {
     actions: Vec<Opt>,
     severities: Vec<Opt>,
     urgencies: Vec<Opt>,
+    /// Impact choices, medium chosen unless the form comes back.
+    impacts: Vec<Opt>,
     units: Vec<Opt>,
     error: Option<String>,
     /// Which form the error belongs to.
@@ -533,6 +535,13 @@ fn empty(web: &Web, page: &'static str, notice: Option<&str>) -> IntegrationsPag
             .iter()
             .map(|u| Opt::new(u.as_str(), label(u.as_str()), false))
             .collect(),
+        impacts: Impact::ALL
+            .iter()
+            .map(|i| {
+                let default = *i == opsdesk_domain::alerts::default_incident_impact();
+                Opt::new(i.as_str(), label(i.as_str()), default)
+            })
+            .collect(),
         units: INTERVAL_UNITS
             .iter()
             .map(|(secs, name)| Opt::new(secs.to_string(), *name, *secs == 60))
@@ -728,9 +737,12 @@ fn integration_body(f: &FormPairs) -> Value {
         "group_window": if window.is_empty() { Value::Null } else { Value::from(window) },
         "auto_resolve": f.value("auto_resolve") == "on",
     });
-    // Not chosen: the API's default (ticket only).
+    // Not chosen: the API's defaults (ticket only, medium impact).
     if !f.value("action").is_empty() {
         body["action"] = Value::from(f.value("action"));
+    }
+    if !f.value("impact").is_empty() {
+        body["impact"] = Value::from(f.value("impact"));
     }
     body
 }
