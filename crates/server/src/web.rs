@@ -101,6 +101,10 @@ pub fn router() -> Router<AppState> {
             post(integrations::set_routes),
         )
         .route(
+            "/alerts/integrations/{id}/settings",
+            post(integrations::update_integration),
+        )
+        .route(
             "/alerts/heartbeats",
             get(integrations::heartbeats).post(integrations::create_heartbeat),
         )

@@ -944,6 +944,93 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
         "{second}"
     );
 
+    // The integration's own settings: saved through the API's full PUT,
+    // the flap policy (no field on the form) kept as it was.
+    let before = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    let settings = format!("/alerts/integrations/{id}/settings");
+    let p = max
+        .post(
+            &settings,
+            &[
+                ("name", "nas-primary"),
+                ("service_id", &storage_s),
+                ("action", "ticket_only"),
+                ("impact", "high"),
+                ("u_critical", "high"),
+                ("u_error", "high"),
+                ("u_warning", "low"),
+                ("u_info", "low"),
+                ("group_by", "alertname"),
+                ("group_window", "1h"),
+                ("auto_resolve", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        p.location,
+        format!("/alerts/integrations/{id}?notice=integration_saved")
+    );
+    let after = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    assert_eq!(after.json["name"], "nas-primary");
+    assert_eq!(after.json["impact"], "high");
+    assert_eq!(after.json["urgency"]["warning"], "low");
+    assert_eq!(after.json["auto_resolve"], true);
+    assert_eq!(after.json["flap"], before.json["flap"]);
+    assert_eq!(
+        after.json["routes"], before.json["routes"],
+        "rules untouched"
+    );
+    let p = max.get(&page).await;
+    assert!(
+        between(&p.body, "id=\"edit-settings\"", "</form>").contains("value=\"nas-primary\""),
+        "{}",
+        p.body
+    );
+    // Refused: the API's words, the typed values kept, nothing changed.
+    let p = max
+        .post(
+            &settings,
+            &[
+                ("name", "nas-renamed"),
+                ("service_id", &storage_s),
+                ("action", "ticket_only"),
+                ("impact", "low"),
+                ("u_critical", "high"),
+                ("u_error", "high"),
+                ("u_warning", "low"),
+                ("u_info", "low"),
+                ("group_by", "not a label"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    let said = between(&p.body, "role=\"alert\">", "</p>");
+    assert!(said.contains("not a label"), "{said}");
+    assert!(p.body.contains("value=\"not a label\""), "{}", p.body);
+    let unchanged = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    assert_eq!(unchanged.json["name"], "nas-primary");
+    let agent = Browser::signed_in(s, "alice").await;
+    let p = agent
+        .post(
+            &settings,
+            &[
+                ("name", "agents_may_not"),
+                ("service_id", &storage_s),
+                ("action", "page"),
+                ("impact", "high"),
+                ("u_critical", "high"),
+                ("u_error", "high"),
+                ("u_warning", "medium"),
+                ("u_info", "low"),
+                ("group_by", "alertname"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let unchanged = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    assert_eq!(unchanged.json["name"], "nas-primary");
+
     // Agents read the rules but get no editor, and the API refuses them.
     let alice = Browser::signed_in(s, "alice").await;
     let p = alice.get(&page).await;

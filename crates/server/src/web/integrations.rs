@@ -130,6 +130,63 @@ pub struct HeartbeatRow {
     pub ping_path: String,
 }
 
+/// An integration's own settings (its fallback route) as form fields: the
+/// stored ones, or what was posted.
+#[derive(Debug, Default)]
+pub struct SettingsEdit {
+    pub name: String,
+    pub service: String,
+    pub action: String,
+    pub impact: String,
+    pub urgency: [(&'static str, String); 4],
+    pub group_by: String,
+    pub group_window: String,
+    pub auto_resolve: bool,
+}
+
+fn settings_edit(i: &Integration) -> SettingsEdit {
+    SettingsEdit {
+        name: i.name.clone(),
+        service: i.service_id.0.to_string(),
+        action: i.action.as_str().to_string(),
+        impact: i.impact.as_str().to_string(),
+        urgency: urgency_fields(&i.urgency),
+        group_by: group_by_text(&i.group_by),
+        group_window: i.group_window.map(|w| format!("{w:#}")).unwrap_or_default(),
+        auto_resolve: i.auto_resolve,
+    }
+}
+
+fn posted_settings(f: &FormPairs) -> SettingsEdit {
+    let v = |n: &str| f.value(n).to_string();
+    SettingsEdit {
+        name: v("name"),
+        service: v("service_id"),
+        action: v("action"),
+        impact: v("impact"),
+        urgency: ["critical", "error", "warning", "info"].map(|s| (s, v(&format!("u_{s}")))),
+        group_by: v("group_by"),
+        group_window: v("group_window"),
+        auto_resolve: v("auto_resolve") == "on",
+    }
+}
+
+/// The settings form as the API's full `PUT` body. The flap policy has no
+/// field on the form, so the current one is sent back unchanged.
+fn settings_body(f: &FormPairs, current: &Integration) -> Value {
+    let mut body = integration_body(f);
+    let mut urgency = serde_json::Map::new();
+    for severity in ["critical", "error", "warning", "info"] {
+        urgency.insert(
+            severity.to_string(),
+            Value::from(f.value(&format!("u_{severity}"))),
+        );
+    }
+    body["urgency"] = Value::Object(urgency);
+    body["flap"] = serde_json::to_value(current.flap).unwrap_or(Value::Null);
+    body
+}
+
 #[derive(Template)]
 #[template(path = "alerts_integrations.html")]
 struct IntegrationsPage {
@@ -143,6 +200,7 @@ struct IntegrationsPage {
     integration: Option<IntegrationView>,
     routes: Vec<RouteView>,
     editor: Vec<RouteEdit>,
+    settings: SettingsEdit,
     heartbeats: Vec<HeartbeatRow>,
     service_options: Vec<Opt>,
     integration_options: Vec<Opt>,
@@ -188,6 +246,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "integration_disabled" => "Integration disabled: its key no longer works.",
         "routes_saved" => "Routing rules saved.",
+        "integration_saved" => "Integration settings saved.",
         "heartbeat_created" => "Heartbeat monitor created.",
         "heartbeat_deleted" => "Heartbeat monitor deleted.",
         _ => return None,
@@ -515,6 +574,7 @@ fn empty(web: &Web, page: &'static str, notice: Option<&str>) -> IntegrationsPag
         integration: None,
         routes: vec![],
         editor: vec![],
+        settings: SettingsEdit::default(),
         heartbeats: vec![],
         service_options: vec![],
         integration_options: vec![],
@@ -603,6 +663,7 @@ async fn build(
                 .map(|(n, r)| route_edit(n, r))
                 .collect();
             out.editor.push(blank_route(i.routes.len(), i.service_id));
+            out.settings = settings_edit(&i);
             out.integration = Some(IntegrationView {
                 id: i.id,
                 name: i.name.clone(),
@@ -785,6 +846,39 @@ pub async fn disable_integration(
             "/alerts/integrations?notice=integration_disabled",
         )),
         Err(e) => refused(&state, web, f, "integrations", None, "integration-row", e).await,
+    }
+}
+
+pub async fn update_integration(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    form: WebForm<FormPairs>,
+) -> Result<Response, WebError> {
+    let WebForm { web, value: f } = form;
+    let result = async {
+        let Json(current) =
+            api::show_integration(State(state.clone()), web.auth.clone(), Path(id)).await?;
+        let body = api_body(settings_body(&f, &current))?;
+        api::update_integration(State(state.clone()), web.auth.clone(), Path(id), body).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!(
+            "/alerts/integrations/{id}?notice=integration_saved"
+        ))),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
+            Err(WebError::from(e).with_nav(&web))
+        }
+        Err(e) => {
+            let mut p = build(&state, &web, "integration", Some(id), None)
+                .await
+                .map_err(|e| e.with_nav(&web))?;
+            p.settings = posted_settings(&f);
+            p.error = Some(super::message(&e));
+            p.error_form = "settings".to_string();
+            p.values = f;
+            Ok(html(e.status, &p))
+        }
     }
 }
 
