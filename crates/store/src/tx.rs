@@ -367,21 +367,23 @@ impl Store {
                 }
                 query
             };
-            let (head, numbering) = match self.backend {
+            // On SQLite the head's row also holds the numbering.
+            let (head, own_numbering) = match self.backend {
                 Backend::Sqlite => {
                     let row = numbering_query(format!("{LOCK}, {NUMBERING}"))
                         .fetch_one(&mut *tx)
                         .await?;
-                    (row.clone(), row)
+                    (row, None)
                 }
                 Backend::Postgres => {
                     let head = sqlx::query(LOCK).fetch_one(&mut *tx).await?;
                     let numbering = numbering_query(format!("SELECT {NUMBERING}"))
                         .fetch_one(&mut *tx)
                         .await?;
-                    (head, numbering)
+                    (head, Some(numbering))
                 }
             };
+            let numbering = own_numbering.as_ref().unwrap_or(&head);
             batch.head_seq = head.try_get("seq")?;
             batch.head_hash = head.try_get("hash")?;
             batch.start_seq = batch.head_seq;
