@@ -164,7 +164,7 @@ fn posted_settings(f: &FormPairs) -> SettingsEdit {
         service: v("service_id"),
         action: v("action"),
         impact: v("impact"),
-        urgency: ["critical", "error", "warning", "info"].map(|s| (s, v(&format!("u_{s}")))),
+        urgency: posted_urgency(v),
         group_by: v("group_by"),
         group_window: v("group_window"),
         auto_resolve: v("auto_resolve") == "on",
@@ -175,14 +175,7 @@ fn posted_settings(f: &FormPairs) -> SettingsEdit {
 /// field on the form, so the current one is sent back unchanged.
 fn settings_body(f: &FormPairs, current: &Integration) -> Value {
     let mut body = integration_body(f);
-    let mut urgency = serde_json::Map::new();
-    for severity in ["critical", "error", "warning", "info"] {
-        urgency.insert(
-            severity.to_string(),
-            Value::from(f.value(&format!("u_{severity}"))),
-        );
-    }
-    body["urgency"] = Value::Object(urgency);
+    body["urgency"] = urgency_value(&posted_settings(f).urgency);
     body["flap"] = serde_json::to_value(current.flap).unwrap_or(Value::Null);
     body
 }
@@ -335,6 +328,22 @@ fn urgency_fields(u: &UrgencyMap) -> [(&'static str, String); 4] {
     ]
 }
 
+/// A posted urgency-per-severity fieldset (`u_critical` … `u_info`), each
+/// field read through `v`.
+fn posted_urgency(v: impl Fn(&str) -> String) -> [(&'static str, String); 4] {
+    ["critical", "error", "warning", "info"].map(|s| (s, v(&format!("u_{s}"))))
+}
+
+/// Urgency fields as the API's severity → urgency object.
+fn urgency_value(fields: &[(&'static str, String); 4]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .map(|(severity, u)| (severity.to_string(), Value::from(u.as_str())))
+            .collect(),
+    )
+}
+
 fn route_edit(index: usize, r: &Route) -> RouteEdit {
     RouteEdit {
         index,
@@ -393,8 +402,7 @@ fn posted_routes(f: &FormPairs) -> Vec<RouteEdit> {
                 service: v("service"),
                 action: v("action"),
                 page_min_severity: v("page_min_severity"),
-                urgency: ["critical", "error", "warning", "info"]
-                    .map(|s| (s, v(&format!("u_{s}")))),
+                urgency: posted_urgency(v),
                 impact: v("impact"),
                 group_by: v("group_by"),
                 group_window: v("group_window"),
@@ -436,10 +444,7 @@ fn routes_body(f: &FormPairs) -> (Value, Vec<usize>) {
             .trim()
             .parse::<i64>()
             .unwrap_or(r.index as i64 + 1);
-        let mut urgency = serde_json::Map::new();
-        for (severity, u) in &r.urgency {
-            urgency.insert(severity.to_string(), Value::from(u.as_str()));
-        }
+        let urgency = urgency_value(&r.urgency);
         let service = r
             .service
             .parse::<i64>()
