@@ -30,6 +30,7 @@ pub mod limits;
 mod matcher;
 mod noise;
 mod record;
+mod repeat;
 mod routing;
 mod suppression;
 
@@ -50,6 +51,7 @@ pub use intake::{
 pub use matcher::{MatchOp, Matcher, MatcherError, Matchers};
 pub use noise::{NoiseMetrics, PipelineOutcome, outcome_of};
 pub use record::{AlertRecord, AlertUpdate, IgnoreReason, apply_signal, signal_time};
+pub use repeat::ContentDigest;
 pub use routing::{
     Fallback, Route, RouteAction, RoutingDecision, UrgencyMap, default_incident_impact, route,
     validate_routes,
