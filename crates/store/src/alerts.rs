@@ -8,8 +8,10 @@
 //! `alerts/intake.rs`) as one write: all of a batch or none of it.
 
 mod intake;
+mod repeat_hint;
 
 pub use intake::{IntakeBatch, IntakeResult};
+pub(crate) use repeat_hint::RepeatHint;
 
 use crate::rows::{opt_ts, parse, ts};
 use crate::tokens::digest;

@@ -119,6 +119,11 @@ pub struct Store {
     credentials: Arc<credential_cache::CredentialCache>,
     /// Integrations by key, for alert intake (see `alerts::KeyCache`).
     integration_keys: Arc<alerts::KeyCache>,
+    /// What alert intake wrote lately, to tell which batches to try as
+    /// plain repeats (see `alerts::RepeatHint`).
+    repeat_hint: Arc<alerts::RepeatHint>,
+    /// Intake batches written as plain repeats, without a read.
+    plain_repeat_batches: Arc<std::sync::atomic::AtomicU64>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -219,6 +224,8 @@ impl Store {
             writer,
             credentials: Arc::default(),
             integration_keys: Arc::default(),
+            repeat_hint: Arc::new(alerts::RepeatHint::new()),
+            plain_repeat_batches: Arc::default(),
         })
     }
 

@@ -310,13 +310,7 @@ async fn execute_queued(
     }
     match backend {
         Backend::Sqlite => {
-            let mut sql = String::new();
-            let mut params = Vec::new();
-            for d in queued {
-                renumber(d.sql, params.len(), &mut sql);
-                sql.push_str(";\n");
-                params.extend(d.params);
-            }
+            let (sql, params) = joined(queued);
             let query = crate::rows::dynamic_query(&sql);
             bind_all(query, params).execute(conn).await?;
         }
@@ -329,6 +323,18 @@ async fn execute_queued(
         }
     }
     Ok(())
+}
+
+/// Queued statements as one SQLite text with one parameter list.
+fn joined(queued: Vec<Deferred>) -> (String, Vec<Bound>) {
+    let mut sql = String::new();
+    let mut params = Vec::new();
+    for d in queued {
+        renumber(d.sql, params.len(), &mut sql);
+        sql.push_str(";\n");
+        params.extend(d.params);
+    }
+    (sql, params)
 }
 
 impl Store {
@@ -475,6 +481,50 @@ impl WriteTx {
         self.sent = true;
         let backend = self.writer.backend;
         execute_queued(self.raw_conn(), backend, pending).await
+    }
+
+    /// Runs `sql` (an INSERT, UPDATE or DELETE) now, after what this write
+    /// queued, and returns how many rows it changed: for a write whose next
+    /// step depends on that count. On SQLite it is one round trip with the
+    /// queue, the count read by `changes()` in the same execution (the
+    /// driver's own count would add up every statement's, and repeat the
+    /// previous one's after a statement that changes nothing).
+    pub(crate) async fn execute_counted(
+        &mut self,
+        sql: &'static str,
+        params: Vec<Bound>,
+    ) -> Result<u64, StoreError> {
+        self.defer(sql, params);
+        let mut pending = std::mem::take(&mut self.pending);
+        self.sent = true;
+        let changed: i64 = match self.writer.backend {
+            Backend::Sqlite => {
+                pending.push(Deferred {
+                    sql: "SELECT changes() AS changed",
+                    params: vec![],
+                });
+                let (sql, params) = joined(pending);
+                let query = crate::rows::dynamic_query(&sql);
+                // `fetch_all`: the driver's `fetch_one` looks at the first
+                // statement's result only.
+                let rows = bind_all(query, params).fetch_all(self.raw_conn()).await?;
+                match rows.last() {
+                    Some(row) => row.try_get("changed")?,
+                    None => return Err(StoreError::Corrupt("changes() returned no row".into())),
+                }
+            }
+            Backend::Postgres => {
+                let Some(last) = pending.pop() else {
+                    return Ok(0);
+                };
+                execute_queued(self.raw_conn(), Backend::Postgres, pending).await?;
+                let done = bind_all(sqlx::query(last.sql), last.params)
+                    .execute(self.raw_conn())
+                    .await?;
+                return Ok(done.rows_affected());
+            }
+        };
+        Ok(u64::try_from(changed).unwrap_or(0))
     }
 
     /// A new ticket's id, assigned under the writer lock so that the

@@ -3791,6 +3791,7 @@ contract_tests!(
     a_failed_alert_batch_stores_nothing,
     routes_choose_service_and_record_only,
     concurrent_batches_of_one_alert_lose_no_update,
+    plain_repeats_skip_the_read_only_while_they_are_plain,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
     two_nodes_checking_one_missed_heartbeat_raise_one_alert,
 );
@@ -4517,6 +4518,127 @@ async fn concurrent_batches_of_one_alert_lose_no_update(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(row.try_get::<i64, _>("count").unwrap(), sends);
+}
+
+/// `(fingerprint order) -> (status, count, has a digest)` of every alert.
+async fn alert_rows(store: &Store) -> Vec<(String, i64, bool)> {
+    sqlx::query("SELECT status, count, content_digest FROM alerts ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String, _>("status").unwrap(),
+                r.try_get::<i64, _>("count").unwrap(),
+                r.try_get::<Option<i64>, _>("content_digest")
+                    .unwrap()
+                    .is_some(),
+            )
+        })
+        .collect()
+}
+
+/// Repeats that change nothing but count and last seen are written by one
+/// conditional update, without reading the alerts; anything else, or an
+/// alert another node changed meanwhile, takes the full pipeline with the
+/// same result it always had.
+async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, _svc, integration, _) = setup(store, false).await;
+    let a = firing("DiskFull", "db-1");
+    let b = firing("DiskFull", "db-2");
+    let firing_row = |count| ("firing".to_string(), count, true);
+    let shortcut = |before: u64| store.plain_repeat_batches() - before;
+
+    ingest(store, &integration, vec![a.clone(), b.clone()], t(1)).await;
+    let before = store.plain_repeat_batches();
+    let events_before = all_events(store).await.len();
+    let again = ingest(store, &integration, vec![a.clone(), b.clone()], t(2)).await;
+    assert_eq!((again.received, again.deduplicated, again.new), (2, 2, 0));
+    assert_eq!(
+        shortcut(before),
+        1,
+        "a batch of plain repeats takes the shortcut"
+    );
+    assert_eq!(alert_rows(store).await, vec![firing_row(2), firing_row(2)]);
+    let events = all_events(store).await;
+    assert_eq!(events.len(), events_before + 1, "one alerts.received event");
+    let received = events.last().unwrap();
+    assert_eq!(received.kind, "alerts.received");
+    assert_eq!(received.data["deduplicated"], 2);
+    let last_seen: i64 = sqlx::query("SELECT MIN(last_seen) AS s FROM alerts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get("s")
+        .unwrap();
+    assert_eq!(last_seen, t(2).as_microsecond());
+    let dedup: i64 = sqlx::query("SELECT CAST(SUM(deduplicated) AS BIGINT) AS d FROM alert_noise")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get("d")
+        .unwrap();
+    assert_eq!(dedup, 2, "noise counts the shortcut's repeats");
+
+    // A changed annotation is not a plain repeat: the full pipeline stores
+    // it, and the next identical send is plain again.
+    let mut a2 = a.clone();
+    a2["annotations"]["summary"] = serde_json::json!("Disk full, now 99%");
+    let before = store.plain_repeat_batches();
+    ingest(store, &integration, vec![a2.clone(), b.clone()], t(3)).await;
+    assert_eq!(shortcut(before), 0);
+    let summary: String = sqlx::query("SELECT summary FROM alerts ORDER BY id LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get("summary")
+        .unwrap();
+    assert_eq!(summary, "Disk full, now 99%");
+    ingest(store, &integration, vec![a2.clone(), b.clone()], t(4)).await;
+    assert_eq!(shortcut(before), 1);
+    assert_eq!(alert_rows(store).await, vec![firing_row(4), firing_row(4)]);
+
+    // Another node resolves one alert: this node still remembers it as
+    // firing, tries the shortcut, finds one alert changed, undoes its
+    // update and runs the pipeline: a reopening, and no count twice.
+    let other_node = Store::connect(&db.url).await.unwrap();
+    other_node
+        .ingest_alerts(
+            &integration,
+            opsdesk_store::alerts::IntakeBatch {
+                signals: signals(serde_json::json!({"alerts": [resolved("DiskFull", "db-1")]})),
+                truncated: 0,
+            },
+            t(5),
+        )
+        .await
+        .unwrap();
+    let before = store.plain_repeat_batches();
+    let after_resolve = ingest(store, &integration, vec![a2.clone(), b.clone()], t(6)).await;
+    assert_eq!(shortcut(before), 0);
+    assert_eq!((after_resolve.reopened, after_resolve.deduplicated), (1, 1));
+    assert_eq!(alert_rows(store).await, vec![firing_row(6), firing_row(5)]);
+
+    // An alert stored without a digest (before the column existed) takes
+    // the pipeline once, which writes its digest.
+    sqlx::query("UPDATE alerts SET content_digest = NULL")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let before = store.plain_repeat_batches();
+    ingest(store, &integration, vec![a2.clone(), b.clone()], t(7)).await;
+    assert_eq!(shortcut(before), 0);
+    assert_eq!(alert_rows(store).await, vec![firing_row(7), firing_row(6)]);
+    ingest(store, &integration, vec![a2.clone(), b.clone()], t(8)).await;
+    assert_eq!(shortcut(before), 1);
+
+    // One alert twice in a batch: the pipeline, counting both.
+    ingest(store, &integration, vec![b.clone(), b.clone()], t(9)).await;
+    assert_eq!(shortcut(before), 1);
+    assert_eq!(alert_rows(store).await, vec![firing_row(8), firing_row(9)]);
 }
 
 async fn integration_keys_are_kept_as_digests_and_stop_working_when_disabled(db: &TestDb) {

@@ -23,10 +23,10 @@ use crate::tx::{Bound, WriteTx};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
 use opsdesk_domain::alerts::{
-    AlertRecord, AlertSignal, AlertStatus, AlertUpdate, AlertView, Fingerprint, FlapState,
-    GroupDecision, GroupKey, InhibitRule, Labels, NoiseMetrics, OpenGroup, PipelineOutcome,
-    RouteAction, RoutingDecision, SuppressedBy, Suppressor, apply_signal, decide_group, group_key,
-    outcome_of, route, should_auto_resolve,
+    AlertRecord, AlertSignal, AlertStatus, AlertUpdate, AlertView, ContentDigest, Fingerprint,
+    FlapState, GroupDecision, GroupKey, InhibitRule, Labels, NoiseMetrics, OpenGroup,
+    PipelineOutcome, RouteAction, RoutingDecision, SuppressedBy, Suppressor, apply_signal,
+    decide_group, group_key, outcome_of, route, should_auto_resolve,
 };
 use opsdesk_domain::limits::{BODY_MAX_BYTES, TITLE_MAX_CHARS};
 use opsdesk_domain::{Actor, Role, ServiceId, TeamId, TicketId, TicketKind, Transition, UserId};
@@ -84,11 +84,23 @@ struct Stored {
     flapping: bool,
     flap: FlapState,
     incident: Option<TicketId>,
+    /// The `content_digest` column as stored (`None` for alerts stored
+    /// before it existed).
+    digest: Option<ContentDigest>,
+}
+
+impl Stored {
+    /// The digest this row should carry: that of its record and route, when
+    /// it has a service (always, but for rows from before routing stored one).
+    fn current_digest(&self) -> Option<ContentDigest> {
+        self.service
+            .map(|service| ContentDigest::of_record(&self.record, service, self.action))
+    }
 }
 
 const STORED_COLUMNS: &str = "fingerprint, source, status, labels, annotations, summary, severity, dedup_key, url, \
     service_id, action, first_seen, last_seen, started_at, acknowledged_at, resolved_at, count, occurrences, \
-    suppressed_by, flapping, flap, incident_id";
+    suppressed_by, flapping, flap, incident_id, content_digest";
 
 /// Most values in one `IN (...)` list.
 const IN_CHUNK: usize = 250;
@@ -107,7 +119,7 @@ fn placeholders(from: usize, n: usize) -> String {
 
 /// The columns an upsert writes, in order, with the type each is read
 /// back as from the bound JSON array.
-const UPSERT_COLUMNS: [(&str, bulk::Column); 23] = {
+const UPSERT_COLUMNS: [(&str, bulk::Column); 24] = {
     use bulk::Column::{Int, Text};
     [
         ("integration_id", Int),
@@ -133,6 +145,7 @@ const UPSERT_COLUMNS: [(&str, bulk::Column); 23] = {
         ("flapping", Int),
         ("flap", Text),
         ("incident_id", Int),
+        ("content_digest", Int),
     ]
 };
 
@@ -159,7 +172,8 @@ fn upsert_sql(backend: Backend) -> &'static str {
              last_seen = excluded.last_seen, started_at = excluded.started_at, \
              acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at, \
              count = excluded.count, occurrences = excluded.occurrences, suppressed_by = excluded.suppressed_by, \
-             flapping = excluded.flapping, flap = excluded.flap, incident_id = excluded.incident_id",
+             flapping = excluded.flapping, flap = excluded.flap, incident_id = excluded.incident_id, \
+             content_digest = excluded.content_digest",
             names.join(", "),
             selected.join(", "),
             bulk::rows(backend, "$1", &types),
@@ -216,6 +230,7 @@ fn push_row(out: &mut Vec<u8>, integration: i64, s: &Stored) -> Result<(), Store
     then!(&i64::from(s.flapping));
     then!(&flap);
     then!(&s.incident.map(|i| i.0));
+    then!(&s.digest.map(|d| d.0));
     out.push(b']');
     Ok(())
 }
@@ -281,6 +296,38 @@ fn queue_repeats(tx: &mut WriteTx, integration: i64, repeats: &HashMap<Fingerpri
     }
 }
 
+/// The write of a batch of plain repeats, without reading the alerts:
+/// `$1` a JSON array of `[fingerprint, content digest]` (each alert once),
+/// `$2` the new last seen, `$3` the integration. Only a row that still is
+/// the alert the digest describes, and is not resolved, moves; the caller
+/// compares the count of rows changed with the number it sent. Each
+/// dialect in the form its planner turns into one index probe per alert
+/// (SQLite would scan the integration's alerts for the join; PostgreSQL
+/// could hash the row-value `IN`).
+fn plain_repeats_sql(backend: Backend) -> &'static str {
+    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
+    let slot = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    };
+    CACHE[slot].get_or_init(|| {
+        use bulk::Column::{Int, Text};
+        let rows = bulk::rows(backend, "$1", &[Text, Int]);
+        match backend {
+            Backend::Sqlite => format!(
+                "UPDATE alerts SET count = count + 1, last_seen = $2 \
+                 WHERE integration_id = $3 AND (fingerprint, content_digest) IN (SELECT c0, c1 FROM ({rows})) \
+                 AND status <> 'resolved'"
+            ),
+            Backend::Postgres => format!(
+                "UPDATE alerts SET count = alerts.count + 1, last_seen = $2 FROM ({rows}) AS v \
+                 WHERE alerts.integration_id = $3 AND alerts.fingerprint = v.c0 \
+                 AND alerts.content_digest = v.c1 AND alerts.status <> 'resolved'"
+            ),
+        }
+    })
+}
+
 /// One stored record as the element of the JSON array [`stored_json_sql`]
 /// returns, in `STORED_COLUMNS` order.
 #[derive(serde::Deserialize)]
@@ -306,6 +353,7 @@ struct StoredJson(
     Option<String>,
     i64,
     String,
+    Option<i64>,
     Option<i64>,
 );
 
@@ -344,6 +392,7 @@ impl StoredJson {
             flap: serde_json::from_str(&self.20)
                 .map_err(|e| StoreError::Corrupt(format!("flap: {e}")))?,
             incident: self.21.map(TicketId),
+            digest: self.22.map(ContentDigest),
         })
     }
 }
@@ -486,6 +535,86 @@ fn labels_text(labels: &Labels) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+/// Adds this batch's noise counters to each service's row of the day
+/// (`truncated` goes to the integration's own service).
+fn queue_noise(
+    tx: &mut WriteTx,
+    integration: &Integration,
+    noise: &BTreeMap<ServiceId, NoiseMetrics>,
+    truncated: u64,
+) {
+    let day = utc_day(tx.now);
+    let mut noise = noise.clone();
+    if truncated > 0 {
+        noise.entry(integration.service_id).or_default();
+    }
+    for (service, m) in &noise {
+        let truncated = if *service == integration.service_id {
+            i64::try_from(truncated).unwrap_or(i64::MAX)
+        } else {
+            0
+        };
+        let n = |v: u64| Bound::Int(Some(i64::try_from(v).unwrap_or(i64::MAX)));
+        tx.defer(
+            "INSERT INTO alert_noise (service_id, day, received, deduplicated, ignored, suppressed, flapping, \
+             recorded_only, grouped, incidents_created, state_changed, truncated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (service_id, day) DO UPDATE SET received = alert_noise.received + excluded.received, \
+             deduplicated = alert_noise.deduplicated + excluded.deduplicated, \
+             ignored = alert_noise.ignored + excluded.ignored, suppressed = alert_noise.suppressed + excluded.suppressed, \
+             flapping = alert_noise.flapping + excluded.flapping, \
+             recorded_only = alert_noise.recorded_only + excluded.recorded_only, \
+             grouped = alert_noise.grouped + excluded.grouped, \
+             incidents_created = alert_noise.incidents_created + excluded.incidents_created, \
+             state_changed = alert_noise.state_changed + excluded.state_changed, \
+             truncated = alert_noise.truncated + excluded.truncated",
+            vec![
+                Bound::Int(Some(service.0)),
+                Bound::Int(Some(day)),
+                n(m.received),
+                n(m.deduplicated),
+                n(m.ignored),
+                n(m.suppressed),
+                n(m.flapping),
+                n(m.recorded_only),
+                n(m.grouped),
+                n(m.incidents_created),
+                n(m.state_changed),
+                Bound::Int(Some(truncated)),
+            ],
+        );
+    }
+}
+
+/// The batch's one `alerts.received` event: its counts, and the alerts
+/// that started firing, resolved or were suppressed.
+async fn queue_received_event(
+    tx: &mut WriteTx,
+    integration: &Integration,
+    result: &IntakeResult,
+    started: &[String],
+    ended: &[String],
+    muted: &[String],
+    opened: &[(TicketId, String)],
+) -> Result<(), StoreError> {
+    tx.event(
+        "alert_integration",
+        integration.id,
+        "alerts.received",
+        json!({
+            "received": result.received, "new": result.new, "deduplicated": result.deduplicated,
+            "acknowledged": result.acknowledged, "resolved": result.resolved, "reopened": result.reopened,
+            "ignored": result.ignored, "suppressed": result.suppressed, "flapping": result.flapping,
+            "grouped": result.grouped, "truncated_alerts": result.truncated_alerts,
+            "started_firing": started, "resolved_alerts": ended, "suppressed_alerts": muted,
+            "incidents_opened": opened.iter().map(|(id, n)| json!({"id": id, "number": n})).collect::<Vec<_>>(),
+            "incidents_resolved": result.incidents_resolved,
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
 /// The system actor automatic transitions are made by.
 const SYSTEM: Actor = Actor {
     user_id: UserId(0),
@@ -493,6 +622,85 @@ const SYSTEM: Actor = Actor {
 };
 
 impl Store {
+    /// Intake batches this node wrote as plain repeats (one conditional
+    /// update, no read), since it started.
+    pub fn plain_repeat_batches(&self) -> u64 {
+        self.plain_repeat_batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Writes the batch as plain repeats if it is one: every signal firing,
+    /// no alert twice, each (as this node remembers it) stored with the
+    /// digest its signal carries, and the conditional update finding every
+    /// one of them so. `None` when it is not (nothing is then written): the batch takes
+    /// the full pipeline.
+    async fn try_plain_repeats(
+        &self,
+        integration: &Integration,
+        signals: &[AlertSignal],
+        fingerprints: &[Fingerprint],
+        decisions: &[RoutingDecision],
+        truncated: u64,
+        now: Timestamp,
+    ) -> Result<Option<IntakeResult>, StoreError> {
+        if signals.is_empty() {
+            return Ok(None);
+        }
+        // Each alert once (a sender repeating an alert within one batch is
+        // rare enough for the full pipeline), all firing, all remembered.
+        let mut seen = HashSet::with_capacity(signals.len());
+        let mut rows: Vec<(String, i64)> = Vec::with_capacity(signals.len());
+        for (i, signal) in signals.iter().enumerate() {
+            let fp = fingerprints[i];
+            if signal.status != AlertStatus::Firing || !seen.insert(fp) {
+                return Ok(None);
+            }
+            let digest = ContentDigest::of_signal(signal, &decisions[i]);
+            if !self.repeat_hint.may_be_stored(integration.id, fp, digest) {
+                return Ok(None);
+            }
+            rows.push((fp.to_string(), digest.0));
+        }
+
+        let mut tx = self.write(None, now).await?;
+        let changed = tx
+            .execute_counted(
+                plain_repeats_sql(self.backend()),
+                vec![
+                    Bound::Text(Some(to_json(&rows)?)),
+                    Bound::Int(Some(tx.now_micros())),
+                    Bound::Int(Some(integration.id)),
+                ],
+            )
+            .await?;
+        if changed != rows.len() as u64 {
+            // Not all of them are plain repeats any more (another node
+            // changed one, or the hint was wrong): dropping the write undoes
+            // its update.
+            return Ok(None);
+        }
+
+        let mut noise: BTreeMap<ServiceId, NoiseMetrics> = BTreeMap::new();
+        for d in decisions {
+            noise
+                .entry(d.service)
+                .or_default()
+                .record(PipelineOutcome::Deduplicated);
+        }
+        let result = IntakeResult {
+            received: signals.len(),
+            deduplicated: signals.len(),
+            truncated_alerts: truncated,
+            ..Default::default()
+        };
+        queue_noise(&mut tx, integration, &noise, truncated);
+        queue_received_event(&mut tx, integration, &result, &[], &[], &[], &[]).await?;
+        tx.commit().await?;
+        self.plain_repeat_batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Some(result))
+    }
+
     /// Runs a batch of signals from `integration` through the pipeline and
     /// stores the outcome in one write. Returns once the write is durable.
     pub async fn ingest_alerts(
@@ -508,6 +716,19 @@ impl Store {
             .map(|s| route(&integration.routes, &fallback, s))
             .collect();
         let fingerprints: Vec<Fingerprint> = signals.iter().map(|s| s.fingerprint()).collect();
+        if let Some(result) = self
+            .try_plain_repeats(
+                integration,
+                &signals,
+                &fingerprints,
+                &decisions,
+                batch.truncated,
+                now,
+            )
+            .await?
+        {
+            return Ok(result);
+        }
 
         // What suppresses, read before the write lock (configuration; a
         // change racing a batch applies from the next batch on).
@@ -642,6 +863,9 @@ impl Store {
                     expect == record
                         && (signal.status != AlertStatus::Firing
                             || (p.service == Some(d.service) && p.action == d.action))
+                        // A row without its digest is rewritten whole, once.
+                        && p.digest.is_some()
+                        && p.digest == p.current_digest()
                 });
             if plain && !full_rows.contains(&fp) {
                 *plain_repeats.entry(fp).or_default() += 1;
@@ -657,6 +881,7 @@ impl Store {
                 flapping: false,
                 flap: FlapState::default(),
                 incident: None,
+                digest: None,
             });
             st.record = record;
             if signal.status == AlertStatus::Firing {
@@ -762,6 +987,11 @@ impl Store {
             known.insert(fp, st);
         }
 
+        for fp in &full_rows {
+            if let Some(st) = known.get_mut(fp) {
+                st.digest = st.current_digest();
+            }
+        }
         let rows: Vec<&Stored> = changed
             .iter()
             .filter(|fp| full_rows.contains(fp))
@@ -824,63 +1054,26 @@ impl Store {
         }
         result.incidents_resolved = resolved_numbers;
 
-        let day = utc_day(now);
-        if batch.truncated > 0 {
-            noise.entry(integration.service_id).or_default();
-        }
-        for (service, m) in &noise {
-            let truncated = if *service == integration.service_id {
-                i64::try_from(batch.truncated).unwrap_or(i64::MAX)
-            } else {
-                0
-            };
-            let n = |v: u64| Bound::Int(Some(i64::try_from(v).unwrap_or(i64::MAX)));
-            tx.defer(
-                "INSERT INTO alert_noise (service_id, day, received, deduplicated, ignored, suppressed, flapping, \
-                 recorded_only, grouped, incidents_created, state_changed, truncated) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (service_id, day) DO UPDATE SET received = alert_noise.received + excluded.received, \
-                 deduplicated = alert_noise.deduplicated + excluded.deduplicated, \
-                 ignored = alert_noise.ignored + excluded.ignored, suppressed = alert_noise.suppressed + excluded.suppressed, \
-                 flapping = alert_noise.flapping + excluded.flapping, \
-                 recorded_only = alert_noise.recorded_only + excluded.recorded_only, \
-                 grouped = alert_noise.grouped + excluded.grouped, \
-                 incidents_created = alert_noise.incidents_created + excluded.incidents_created, \
-                 state_changed = alert_noise.state_changed + excluded.state_changed, \
-                 truncated = alert_noise.truncated + excluded.truncated",
-                vec![
-                    Bound::Int(Some(service.0)),
-                    Bound::Int(Some(day)),
-                    n(m.received),
-                    n(m.deduplicated),
-                    n(m.ignored),
-                    n(m.suppressed),
-                    n(m.flapping),
-                    n(m.recorded_only),
-                    n(m.grouped),
-                    n(m.incidents_created),
-                    n(m.state_changed),
-                    Bound::Int(Some(truncated)),
-                ],
-            );
-        }
-
-        tx.event(
-            "alert_integration",
-            integration.id,
-            "alerts.received",
-            json!({
-                "received": result.received, "new": result.new, "deduplicated": result.deduplicated,
-                "acknowledged": result.acknowledged, "resolved": result.resolved, "reopened": result.reopened,
-                "ignored": result.ignored, "suppressed": result.suppressed, "flapping": result.flapping,
-                "grouped": result.grouped, "truncated_alerts": result.truncated_alerts,
-                "started_firing": started, "resolved_alerts": ended, "suppressed_alerts": muted,
-                "incidents_opened": opened.iter().map(|(id, n)| json!({"id": id, "number": n})).collect::<Vec<_>>(),
-                "incidents_resolved": result.incidents_resolved,
-            }),
+        queue_noise(&mut tx, integration, &noise, batch.truncated);
+        queue_received_event(
+            &mut tx,
+            integration,
+            &result,
+            &started,
+            &ended,
+            &muted,
+            &opened,
         )
         .await?;
         tx.commit().await?;
+        for fp in &changed {
+            if let Some(st) = known.get(fp)
+                && st.record.status != AlertStatus::Resolved
+                && let Some(digest) = st.digest
+            {
+                self.repeat_hint.remember(integration.id, *fp, digest);
+            }
+        }
         Ok(result)
     }
 
