@@ -944,9 +944,19 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
         "{second}"
     );
 
-    // The integration's own settings: saved through the API's full PUT,
-    // the flap policy (no field on the form) kept as it was.
+    // The integration's own settings, flap policy included: saved through
+    // the API's full PUT. The form shows the stored policy (the default).
     let before = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+    assert_eq!(before.json["flap"]["max_transitions"], 6, "{}", before.json);
+    let p = max.get(&page).await;
+    let form = between(&p.body, "id=\"edit-settings\"", "</form>");
+    assert!(
+        form.contains("name=\"flap_max_transitions\"")
+            && form.contains("value=\"6\"")
+            && form.contains("name=\"flap_window\"")
+            && form.contains("value=\"1h\""),
+        "{form}"
+    );
     let settings = format!("/alerts/integrations/{id}/settings");
     let p = max
         .post(
@@ -963,6 +973,8 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
                 ("group_by", "alertname"),
                 ("group_window", "1h"),
                 ("auto_resolve", "on"),
+                ("flap_max_transitions", "4"),
+                ("flap_window", "30m"),
             ],
         )
         .await;
@@ -976,16 +988,21 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
     assert_eq!(after.json["impact"], "high");
     assert_eq!(after.json["urgency"]["warning"], "low");
     assert_eq!(after.json["auto_resolve"], true);
-    assert_eq!(after.json["flap"], before.json["flap"]);
+    assert_eq!(
+        after.json["flap"],
+        json!({"max_transitions": 4, "window": "PT30M"})
+    );
     assert_eq!(
         after.json["routes"], before.json["routes"],
         "rules untouched"
     );
     let p = max.get(&page).await;
+    let form = between(&p.body, "id=\"edit-settings\"", "</form>");
     assert!(
-        between(&p.body, "id=\"edit-settings\"", "</form>").contains("value=\"nas-primary\""),
-        "{}",
-        p.body
+        form.contains("value=\"nas-primary\"")
+            && form.contains("value=\"4\"")
+            && form.contains("value=\"30m\""),
+        "{form}"
     );
     // Refused: the API's words, the typed values kept, nothing changed.
     let p = max
@@ -1001,6 +1018,8 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
                 ("u_warning", "low"),
                 ("u_info", "low"),
                 ("group_by", "not a label"),
+                ("flap_max_transitions", "2"),
+                ("flap_window", "5m"),
             ],
         )
         .await;
@@ -1010,6 +1029,55 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
     assert!(p.body.contains("value=\"not a label\""), "{}", p.body);
     let unchanged = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
     assert_eq!(unchanged.json["name"], "nas-primary");
+    assert_eq!(unchanged.json["flap"], after.json["flap"]);
+    // A bad flap policy is refused the same way, naming the form's field;
+    // nothing else in the form is saved either.
+    for (max_transitions, window, says) in [
+        ("0", "30m", "Flap max transitions must be at least 1"),
+        ("-2", "30m", "Flap max transitions"),
+        ("often", "30m", "Flap max transitions"),
+        ("", "30m", "Flap max transitions"),
+        ("4", "0s", "Flap window must be longer than zero"),
+        ("4", "-5m", "Flap window must be longer than zero"),
+        ("4", "soon", "Flap window"),
+        ("4", "", "Flap window"),
+    ] {
+        let p = max
+            .post(
+                &settings,
+                &[
+                    ("name", "nas-flapped"),
+                    ("service_id", &storage_s),
+                    ("action", "ticket_only"),
+                    ("impact", "low"),
+                    ("u_critical", "high"),
+                    ("u_error", "high"),
+                    ("u_warning", "low"),
+                    ("u_info", "low"),
+                    ("group_by", "alertname"),
+                    ("flap_max_transitions", max_transitions),
+                    ("flap_window", window),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 422, "{max_transitions:?} {window:?}: {}", p.body);
+        let said = between(&p.body, "role=\"alert\">", "</p>");
+        assert!(
+            said.contains(says),
+            "{max_transitions:?} {window:?}: {said}"
+        );
+        let form = between(&p.body, "id=\"edit-settings\"", "</form>");
+        assert!(
+            form.contains("value=\"nas-flapped\"")
+                && form.contains(&format!("value=\"{max_transitions}\""))
+                && form.contains(&format!("value=\"{window}\"")),
+            "{form}"
+        );
+        let unchanged = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
+        assert_eq!(unchanged.json["name"], "nas-primary");
+        assert_eq!(unchanged.json["impact"], "high");
+        assert_eq!(unchanged.json["flap"], after.json["flap"]);
+    }
     let agent = Browser::signed_in(s, "alice").await;
     let p = agent
         .post(
@@ -1024,12 +1092,15 @@ async fn integrations_and_routes_through_the_forms(s: &TestServer) {
                 ("u_warning", "medium"),
                 ("u_info", "low"),
                 ("group_by", "alertname"),
+                ("flap_max_transitions", "1"),
+                ("flap_window", "1m"),
             ],
         )
         .await;
     assert_eq!(p.status, 403, "{}", p.body);
     let unchanged = s.get(&format!("/api/v1/integrations/{id}"), &s.agent).await;
     assert_eq!(unchanged.json["name"], "nas-primary");
+    assert_eq!(unchanged.json["flap"], after.json["flap"]);
 
     // Agents read the rules but get no editor, and the API refuses them.
     let alice = Browser::signed_in(s, "alice").await;

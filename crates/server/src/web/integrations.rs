@@ -130,8 +130,8 @@ pub struct HeartbeatRow {
     pub ping_path: String,
 }
 
-/// An integration's own settings (its fallback route) as form fields: the
-/// stored ones, or what was posted.
+/// An integration's own settings (its fallback route and flap policy) as
+/// form fields: the stored ones, or what was posted.
 #[derive(Debug, Default)]
 pub struct SettingsEdit {
     pub name: String,
@@ -142,6 +142,10 @@ pub struct SettingsEdit {
     pub group_by: String,
     pub group_window: String,
     pub auto_resolve: bool,
+    /// The flap policy: more state changes than this within the window is
+    /// flapping.
+    pub flap_max_transitions: String,
+    pub flap_window: String,
 }
 
 fn settings_edit(i: &Integration) -> SettingsEdit {
@@ -154,6 +158,8 @@ fn settings_edit(i: &Integration) -> SettingsEdit {
         group_by: group_by_text(&i.group_by),
         group_window: i.group_window.map(|w| format!("{w:#}")).unwrap_or_default(),
         auto_resolve: i.auto_resolve,
+        flap_max_transitions: i.flap.max_transitions.to_string(),
+        flap_window: format!("{:#}", i.flap.window),
     }
 }
 
@@ -168,16 +174,35 @@ fn posted_settings(f: &FormPairs) -> SettingsEdit {
         group_by: v("group_by"),
         group_window: v("group_window"),
         auto_resolve: v("auto_resolve") == "on",
+        flap_max_transitions: v("flap_max_transitions"),
+        flap_window: v("flap_window"),
     }
 }
 
-/// The settings form as the API's full `PUT` body. The flap policy has no
-/// field on the form, so the current one is sent back unchanged.
-fn settings_body(f: &FormPairs, current: &Integration) -> Value {
+/// The settings form as the API's full `PUT` body. A flap threshold that is
+/// not a whole number, and any window, are passed on as typed for the API
+/// to accept or refuse by name.
+fn settings_body(f: &FormPairs) -> Value {
+    let posted = posted_settings(f);
     let mut body = integration_body(f);
-    body["urgency"] = urgency_value(&posted_settings(f).urgency);
-    body["flap"] = serde_json::to_value(current.flap).unwrap_or(Value::Null);
+    body["urgency"] = urgency_value(&posted.urgency);
+    let max = posted.flap_max_transitions.trim();
+    body["flap"] = json!({
+        "max_transitions": max.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(max)),
+        "window": posted.flap_window.trim(),
+    });
     body
+}
+
+/// The API's refusal of the settings form, its flap fields (`flap.window`)
+/// named as the form names them (`Flap window`).
+fn settings_message(e: &mut ApiError) -> String {
+    for p in &mut e.problem.errors {
+        if let Some(rest) = p.field.strip_prefix("flap.") {
+            p.field = format!("flap_{rest}");
+        }
+    }
+    super::message(e)
 }
 
 #[derive(Template)]
@@ -860,13 +885,10 @@ pub async fn update_integration(
     form: WebForm<FormPairs>,
 ) -> Result<Response, WebError> {
     let WebForm { web, value: f } = form;
-    let result = async {
-        let Json(current) =
-            api::show_integration(State(state.clone()), web.auth.clone(), Path(id)).await?;
-        let body = api_body(settings_body(&f, &current))?;
-        api::update_integration(State(state.clone()), web.auth.clone(), Path(id), body).await
-    }
-    .await;
+    let result = match api_body(settings_body(&f)) {
+        Ok(b) => api::update_integration(State(state.clone()), web.auth.clone(), Path(id), b).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(_) => Ok(see_other(&format!(
             "/alerts/integrations/{id}?notice=integration_saved"
@@ -874,12 +896,12 @@ pub async fn update_integration(
         Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
             Err(WebError::from(e).with_nav(&web))
         }
-        Err(e) => {
+        Err(mut e) => {
             let mut p = build(&state, &web, "integration", Some(id), None)
                 .await
                 .map_err(|e| e.with_nav(&web))?;
             p.settings = posted_settings(&f);
-            p.error = Some(super::message(&e));
+            p.error = Some(settings_message(&mut e));
             p.error_form = "settings".to_string();
             p.values = f;
             Ok(html(e.status, &p))
@@ -1012,6 +1034,26 @@ mod tests {
         assert_eq!(routes[1]["auto_resolve"], true);
         assert_eq!(routes[1]["urgency"]["warning"], "medium");
         assert_eq!(routes[1]["page_min_severity"], "error");
+    }
+
+    #[test]
+    fn settings_send_the_flap_policy_as_typed() {
+        let f = FormPairs::of(&[
+            ("name", " nas "),
+            ("service_id", "3"),
+            ("u_critical", "high"),
+            ("flap_max_transitions", " 4 "),
+            ("flap_window", " 30m "),
+        ]);
+        let body = settings_body(&f);
+        assert_eq!(body["name"], "nas");
+        assert_eq!(body["urgency"]["critical"], "high");
+        assert_eq!(body["flap"], json!({"max_transitions": 4, "window": "30m"}));
+        let f = FormPairs::of(&[("flap_max_transitions", "often"), ("flap_window", "")]);
+        assert_eq!(
+            settings_body(&f)["flap"],
+            json!({"max_transitions": "often", "window": ""})
+        );
     }
 
     #[test]
