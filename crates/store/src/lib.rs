@@ -104,6 +104,12 @@ const WRITER_CACHE_PRAGMA: &str = "PRAGMA cache_size = -65536";
 /// The writer connection checkpoints inline only as a backstop, when the
 /// background checkpointer has fallen this far behind (pages).
 const WRITER_AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 16384";
+/// Every write is a savepoint of the batch transaction, and SQLite copies
+/// each page a savepoint first changes into a sub-journal. Past 64 KiB that
+/// journal spills to a temporary file, opened, written and closed per
+/// savepoint (a batch of new alerts touches some hundred index pages);
+/// in memory it is a copy.
+const WRITER_TEMP_STORE_PRAGMA: &str = "PRAGMA temp_store = MEMORY";
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
@@ -196,6 +202,7 @@ impl Store {
                                     conn.execute("PRAGMA foreign_keys = ON").await?;
                                     conn.execute(WRITER_CACHE_PRAGMA).await?;
                                     conn.execute(WRITER_AUTOCHECKPOINT_PRAGMA).await?;
+                                    conn.execute(WRITER_TEMP_STORE_PRAGMA).await?;
                                     Ok(())
                                 })
                             })

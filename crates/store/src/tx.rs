@@ -4,6 +4,7 @@ use crate::{Backend, Store, StoreError};
 use jiff::Timestamp;
 use opsdesk_domain::audit::{ChainedEvent, chain_hash};
 use opsdesk_domain::{TicketKind, UserId};
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -485,46 +486,60 @@ impl WriteTx {
 
     /// Runs `sql` (an INSERT, UPDATE or DELETE) now, after what this write
     /// queued, and returns how many rows it changed: for a write whose next
-    /// step depends on that count. On SQLite it is one round trip with the
-    /// queue, the count read by `changes()` in the same execution (the
-    /// driver's own count would add up every statement's, and repeat the
-    /// previous one's after a statement that changes nothing).
+    /// step depends on that count. The count is read by `changes()` in the
+    /// same round trip (the driver's own count would add up every queued
+    /// statement's, and repeat the previous one's after a statement that
+    /// changes nothing).
     pub(crate) async fn execute_counted(
         &mut self,
         sql: &'static str,
         params: Vec<Bound>,
     ) -> Result<u64, StoreError> {
-        self.defer(sql, params);
-        let mut pending = std::mem::take(&mut self.pending);
-        self.sent = true;
         let changed: i64 = match self.writer.backend {
             Backend::Sqlite => {
-                pending.push(Deferred {
-                    sql: "SELECT changes() AS changed",
-                    params: vec![],
-                });
-                let (sql, params) = joined(pending);
-                let query = crate::rows::dynamic_query(&sql);
-                // `fetch_all`: the driver's `fetch_one` looks at the first
-                // statement's result only.
-                let rows = bind_all(query, params).fetch_all(self.raw_conn()).await?;
-                match rows.last() {
-                    Some(row) => row.try_get("changed")?,
-                    None => return Err(StoreError::Corrupt("changes() returned no row".into())),
-                }
+                self.defer(sql, params);
+                self.fetch_one_now("SELECT changes() AS changed", vec![])
+                    .await?
+                    .try_get("changed")?
             }
             Backend::Postgres => {
-                let Some(last) = pending.pop() else {
-                    return Ok(0);
-                };
-                execute_queued(self.raw_conn(), Backend::Postgres, pending).await?;
-                let done = bind_all(sqlx::query(last.sql), last.params)
+                self.flush().await?;
+                let done = bind_all(sqlx::query(sql), params)
                     .execute(self.raw_conn())
                     .await?;
                 return Ok(done.rows_affected());
             }
         };
         Ok(u64::try_from(changed).unwrap_or(0))
+    }
+
+    /// Runs the query `sql`, which returns one row, after what this write
+    /// queued: on SQLite in the same round trip as the queue.
+    pub(crate) async fn fetch_one_now(
+        &mut self,
+        sql: &'static str,
+        params: Vec<Bound>,
+    ) -> Result<AnyRow, StoreError> {
+        match self.writer.backend {
+            Backend::Sqlite => {
+                self.defer(sql, params);
+                let pending = std::mem::take(&mut self.pending);
+                self.sent = true;
+                let (sql, params) = joined(pending);
+                let query = crate::rows::dynamic_query(&sql);
+                // `fetch_all`: the driver's `fetch_one` looks at the first
+                // statement's result only.
+                let mut rows = bind_all(query, params).fetch_all(self.raw_conn()).await?;
+                rows.pop()
+                    .ok_or_else(|| StoreError::Corrupt("a one-row query returned no row".into()))
+            }
+            Backend::Postgres => {
+                self.flush().await?;
+                Ok(bind_all(sqlx::query(sql), params)
+                    .fetch_one(self.raw_conn())
+                    .await?)
+            }
+        }
     }
 
     /// A new ticket's id, assigned under the writer lock so that the

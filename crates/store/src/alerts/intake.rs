@@ -450,11 +450,15 @@ async fn load_batch_state(
     ),
     StoreError,
 > {
-    let row = sqlx::query(batch_state_sql(backend))
-        .bind(integration)
-        .bind(to_json(&fingerprints)?)
-        .bind(to_json(&digests)?)
-        .fetch_one(tx.conn().await?)
+    let row = tx
+        .fetch_one_now(
+            batch_state_sql(backend),
+            vec![
+                Bound::Int(Some(integration)),
+                Bound::Text(Some(to_json(&fingerprints)?)),
+                Bound::Text(Some(to_json(&digests)?)),
+            ],
+        )
         .await?;
     let records: String = row.try_get("records")?;
     let records: Vec<StoredJson> = serde_json::from_str(&records)
