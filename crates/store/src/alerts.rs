@@ -10,7 +10,8 @@
 mod intake;
 mod repeat_hint;
 
-pub use intake::{IntakeBatch, IntakeResult};
+pub(crate) use intake::ShortcutCounters;
+pub use intake::{IntakeBatch, IntakeResult, IntakeShortcuts};
 pub(crate) use repeat_hint::RepeatHint;
 
 use crate::rows::{opt_ts, parse, ts};

@@ -128,8 +128,8 @@ pub struct Store {
     /// What alert intake wrote lately, to tell which batches to try as
     /// plain repeats (see `alerts::RepeatHint`).
     repeat_hint: Arc<alerts::RepeatHint>,
-    /// Intake batches written as plain repeats, without a read.
-    plain_repeat_batches: Arc<std::sync::atomic::AtomicU64>,
+    /// How many intake batches took each shortcut (see `alerts::IntakeShortcuts`).
+    intake_shortcuts: Arc<alerts::ShortcutCounters>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -232,7 +232,7 @@ impl Store {
             credentials: Arc::default(),
             integration_keys: Arc::default(),
             repeat_hint: Arc::new(alerts::RepeatHint::new()),
-            plain_repeat_batches: Arc::default(),
+            intake_shortcuts: Arc::default(),
         })
     }
 

@@ -3792,6 +3792,8 @@ contract_tests!(
     routes_choose_service_and_record_only,
     concurrent_batches_of_one_alert_lose_no_update,
     plain_repeats_skip_the_read_only_while_they_are_plain,
+    new_alerts_joining_an_open_incident_are_decided_before_the_lock,
+    racing_first_sends_of_one_alert_store_it_once,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
     two_nodes_checking_one_missed_heartbeat_raise_one_alert,
 );
@@ -4550,10 +4552,10 @@ async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
     let a = firing("DiskFull", "db-1");
     let b = firing("DiskFull", "db-2");
     let firing_row = |count| ("firing".to_string(), count, true);
-    let shortcut = |before: u64| store.plain_repeat_batches() - before;
+    let shortcut = |before: u64| store.intake_shortcuts().plain_repeats - before;
 
     ingest(store, &integration, vec![a.clone(), b.clone()], t(1)).await;
-    let before = store.plain_repeat_batches();
+    let before = store.intake_shortcuts().plain_repeats;
     let events_before = all_events(store).await.len();
     let again = ingest(store, &integration, vec![a.clone(), b.clone()], t(2)).await;
     assert_eq!((again.received, again.deduplicated, again.new), (2, 2, 0));
@@ -4587,7 +4589,7 @@ async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
     // it, and the next identical send is plain again.
     let mut a2 = a.clone();
     a2["annotations"]["summary"] = serde_json::json!("Disk full, now 99%");
-    let before = store.plain_repeat_batches();
+    let before = store.intake_shortcuts().plain_repeats;
     ingest(store, &integration, vec![a2.clone(), b.clone()], t(3)).await;
     assert_eq!(shortcut(before), 0);
     let summary: String = sqlx::query("SELECT summary FROM alerts ORDER BY id LIMIT 1")
@@ -4616,7 +4618,7 @@ async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
         )
         .await
         .unwrap();
-    let before = store.plain_repeat_batches();
+    let before = store.intake_shortcuts().plain_repeats;
     let after_resolve = ingest(store, &integration, vec![a2.clone(), b.clone()], t(6)).await;
     assert_eq!(shortcut(before), 0);
     assert_eq!((after_resolve.reopened, after_resolve.deduplicated), (1, 1));
@@ -4628,7 +4630,7 @@ async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
         .execute(store.pool())
         .await
         .unwrap();
-    let before = store.plain_repeat_batches();
+    let before = store.intake_shortcuts().plain_repeats;
     ingest(store, &integration, vec![a2.clone(), b.clone()], t(7)).await;
     assert_eq!(shortcut(before), 0);
     assert_eq!(alert_rows(store).await, vec![firing_row(7), firing_row(6)]);
@@ -4639,6 +4641,119 @@ async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
     ingest(store, &integration, vec![b.clone(), b.clone()], t(9)).await;
     assert_eq!(shortcut(before), 1);
     assert_eq!(alert_rows(store).await, vec![firing_row(8), firing_row(9)]);
+}
+
+/// New alerts that only join an incident already open are decided before
+/// the writer lock and written by one checked insert; a batch whose group
+/// has no open incident takes the pipeline, which opens one.
+async fn new_alerts_joining_an_open_incident_are_decided_before_the_lock(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (p, _svc, integration, _) = setup(store, false).await;
+    let fresh = || store.intake_shortcuts().fresh_alerts;
+
+    let first = ingest(store, &integration, vec![firing("DiskFull", "db-1")], t(1)).await;
+    assert_eq!(first.incidents_opened, vec!["INC-000001".to_string()]);
+    assert_eq!(fresh(), 0, "opening an incident takes the lock");
+    let incident = store.get_ticket_by_number("INC-000001").await.unwrap();
+
+    let batch = vec![firing("DiskFull", "db-2"), firing("DiskFull", "db-3")];
+    let joined = ingest(store, &integration, batch, t(2)).await;
+    assert_eq!(fresh(), 1);
+    assert_eq!((joined.new, joined.grouped), (2, 2));
+    assert!(joined.incidents_opened.is_empty());
+    let members: i64 = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE incident_id = $1")
+        .bind(incident.id.0)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+    assert_eq!(members, 3);
+    let events = all_events(store).await;
+    let added: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == "incident.alerts_added")
+        .collect();
+    assert_eq!(added.len(), 2);
+    assert_eq!(added[1].data["alerts"].as_array().unwrap().len(), 2);
+    assert_eq!(events.last().unwrap().kind, "alerts.received");
+    assert_eq!(events.last().unwrap().data["grouped"], 2);
+    let noise: i64 = sqlx::query("SELECT CAST(SUM(grouped) AS BIGINT) AS g FROM alert_noise")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .try_get("g")
+        .unwrap();
+    assert_eq!(noise, 2);
+
+    // The incident closed: a new alert of its group opens another, under
+    // the lock.
+    step(store, incident.id, resolve(), t(3), &p.admin)
+        .await
+        .unwrap();
+    let after = ingest(store, &integration, vec![firing("DiskFull", "db-4")], t(4)).await;
+    assert_eq!(after.incidents_opened, vec!["INC-000002".to_string()]);
+    assert_eq!(fresh(), 1);
+    // And the repeats of the new alerts are plain.
+    let again = ingest(
+        store,
+        &integration,
+        vec![firing("DiskFull", "db-2"), firing("DiskFull", "db-3")],
+        t(5),
+    )
+    .await;
+    assert_eq!(again.deduplicated, 2);
+    assert_eq!(store.intake_shortcuts().plain_repeats, 1);
+}
+
+/// Many senders with one new alert at once, record-only so every one of
+/// them can take the checked insert: one insert wins, the others find the
+/// alert stored and take the pipeline; no send is lost or counted twice.
+async fn racing_first_sends_of_one_alert_store_it_once(db: &TestDb) {
+    use alert_fixtures::*;
+    use opsdesk_domain::alerts::RouteAction;
+    use opsdesk_store::alerts::IntegrationInput;
+    let store = &db.store;
+    let p = people(store).await;
+    let svc = service(store, "Checkout", None, &p.admin).await;
+    let mut input = IntegrationInput::new("prometheus", svc.id);
+    input.action = RouteAction::RecordOnly;
+    let (integration, _) = store
+        .create_integration(input, p.admin.id, t(0))
+        .await
+        .unwrap();
+    let other_node = Store::connect(&db.url).await.unwrap();
+    let sends = 24;
+    let mut tasks = Vec::new();
+    for i in 0..sends {
+        let node = if i % 2 == 0 {
+            store.clone()
+        } else {
+            other_node.clone()
+        };
+        let integration = integration.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut alert = firing("DiskFull", "db-1");
+            alert["annotations"]["summary"] = serde_json::json!(format!("send {i}"));
+            ingest(&node, &integration, vec![alert], t(1)).await
+        }));
+    }
+    let mut new = 0;
+    for task in tasks {
+        new += task.await.expect("task ran").new;
+    }
+    assert_eq!(new, 1);
+    assert_eq!(
+        store.intake_shortcuts().fresh_alerts + other_node.intake_shortcuts().fresh_alerts,
+        1,
+        "one checked insert stored the alert"
+    );
+    let row = sqlx::query("SELECT count FROM alerts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>("count").unwrap(), sends);
 }
 
 async fn integration_keys_are_kept_as_digests_and_stop_working_when_disabled(db: &TestDb) {

@@ -16,7 +16,7 @@
 //! incident an `incident.alerts_added` event listing the alerts that joined
 //! it, besides the incident's own `ticket.created` / `ticket.transitioned`.
 
-use super::{Integration, utc_day};
+use super::{Integration, RepeatHint, utc_day};
 use crate::rows::{opt_ts, parse, ts};
 use crate::tickets::{NewTicket, apply_transition, insert_ticket, load_ticket};
 use crate::tx::{Bound, WriteTx};
@@ -33,8 +33,10 @@ use opsdesk_domain::{Actor, Role, ServiceId, TeamId, TicketId, TicketKind, Trans
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use utoipa::ToSchema;
 
 /// The signals of one request.
@@ -72,6 +74,129 @@ pub struct IntakeResult {
     pub incidents_resolved: Vec<String>,
     /// Alerts the sender left out of the body (Alertmanager `truncatedAlerts`).
     pub truncated_alerts: u64,
+}
+
+/// Intake batches written by a shortcut instead of the pipeline under the
+/// writer lock (see [`Store::ingest_alerts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntakeShortcuts {
+    /// Plain repeats: one conditional update, no read.
+    pub plain_repeats: u64,
+    /// Alerts all new, decided before the lock: one checked insert.
+    pub fresh_alerts: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct ShortcutCounters {
+    plain_repeats: AtomicU64,
+    fresh_alerts: AtomicU64,
+}
+
+/// A batch as the pipeline needs it, worked out before the writer lock.
+struct Prepared<'a> {
+    integration: &'a Integration,
+    signals: &'a [AlertSignal],
+    fingerprints: &'a [Fingerprint],
+    decisions: &'a [RoutingDecision],
+    /// The group key of each firing signal that could page.
+    keys: Vec<Option<GroupKey>>,
+    owners: HashMap<ServiceId, Option<TeamId>>,
+    truncated: u64,
+}
+
+/// What the pipeline decided for a batch, to be written.
+struct Plan {
+    result: IntakeResult,
+    noise: BTreeMap<ServiceId, NoiseMetrics>,
+    /// Every alert of the batch as it is to be stored.
+    known: HashMap<Fingerprint, Stored>,
+    /// Alerts the batch changed, in order.
+    changed: Vec<Fingerprint>,
+    /// Alerts whose every change in this batch was a plain repeat (only
+    /// `count` and `last_seen` moved), with how many: written as one
+    /// narrow UPDATE instead of full rows.
+    plain_repeats: HashMap<Fingerprint, u64>,
+    full_rows: HashSet<Fingerprint>,
+    /// Per incident, the alerts that joined it in this batch.
+    added: BTreeMap<TicketId, Vec<serde_json::Value>>,
+    opened: Vec<(TicketId, String)>,
+    /// Incidents an alert of this batch resolved.
+    check_resolve: Vec<TicketId>,
+    started: Vec<String>,
+    ended: Vec<String>,
+    muted: Vec<String>,
+    auto_resolve: HashMap<TicketId, bool>,
+    truncated: u64,
+}
+
+impl Plan {
+    /// Gives every row written whole the digest of what it now holds.
+    fn set_digests(&mut self) {
+        for fp in &self.full_rows {
+            if let Some(st) = self.known.get_mut(fp) {
+                st.digest = st.current_digest();
+            }
+        }
+    }
+
+    /// The rows written whole, in the order the batch changed them.
+    fn full_row_records(&self) -> Vec<&Stored> {
+        self.changed
+            .iter()
+            .filter(|fp| self.full_rows.contains(fp))
+            .filter_map(|fp| self.known.get(fp))
+            .collect()
+    }
+
+    /// One `incident.alerts_added` event per incident alerts joined.
+    async fn queue_incident_events(
+        &self,
+        tx: &mut WriteTx,
+        integration: &Integration,
+    ) -> Result<(), StoreError> {
+        for (incident, alerts) in &self.added {
+            tx.event(
+                "ticket",
+                incident,
+                "incident.alerts_added",
+                json!({"integration_id": integration.id, "alerts": alerts}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The noise counters and the batch's `alerts.received` event.
+    async fn queue_summary(
+        &self,
+        tx: &mut WriteTx,
+        integration: &Integration,
+    ) -> Result<(), StoreError> {
+        queue_noise(tx, integration, &self.noise, self.truncated);
+        queue_received_event(
+            tx,
+            integration,
+            &self.result,
+            &self.started,
+            &self.ended,
+            &self.muted,
+            &self.opened,
+        )
+        .await
+    }
+
+    /// Tells the hint which alerts are now stored firing with which digest
+    /// (once the write is durable).
+    fn remember(&self, hint: &RepeatHint, integration: i64) {
+        for fp in &self.changed {
+            if let Some(st) = self.known.get(fp)
+                && st.record.status != AlertStatus::Resolved
+                && let Some(digest) = st.digest
+            {
+                hint.remember(integration, *fp, digest);
+            }
+        }
+    }
 }
 
 /// An alert's row: the domain's record plus what the pipeline decided.
@@ -235,6 +360,20 @@ fn push_row(out: &mut Vec<u8>, integration: i64, s: &Stored) -> Result<(), Store
     Ok(())
 }
 
+/// `rows` as the JSON array [`upsert_sql`] and [`fresh_insert_sql`] bind.
+fn upsert_rows_json(integration: i64, rows: &[&Stored]) -> Result<String, StoreError> {
+    let mut out = Vec::with_capacity(rows.len() * 512);
+    out.push(b'[');
+    for (n, s) in rows.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        push_row(&mut out, integration, s)?;
+    }
+    out.push(b']');
+    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Queues one upsert of all `rows`.
 fn queue_upserts(
     tx: &mut WriteTx,
@@ -245,16 +384,7 @@ fn queue_upserts(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut out = Vec::with_capacity(rows.len() * 512);
-    out.push(b'[');
-    for (n, s) in rows.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        push_row(&mut out, integration, s)?;
-    }
-    out.push(b']');
-    let text = String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let text = upsert_rows_json(integration, rows)?;
     tx.defer(upsert_sql(backend), vec![Bound::Text(Some(text))]);
     Ok(())
 }
@@ -434,32 +564,29 @@ fn batch_state_sql(backend: Backend) -> &'static str {
     })
 }
 
-/// The stored records of `fingerprints` for this integration, and the
-/// unresolved incidents of the groups with these key digests (with each
-/// one's auto-resolve setting).
-async fn load_batch_state(
-    tx: &mut WriteTx,
-    backend: Backend,
+/// The parameters of [`batch_state_sql`]: the integration, the batch's
+/// distinct fingerprints and the digests of its group keys.
+fn batch_state_params(
     integration: i64,
     fingerprints: &[String],
     digests: &[String],
-) -> Result<
-    (
-        HashMap<Fingerprint, Stored>,
-        (Vec<OpenGroup>, HashMap<TicketId, bool>),
-    ),
-    StoreError,
-> {
-    let row = tx
-        .fetch_one_now(
-            batch_state_sql(backend),
-            vec![
-                Bound::Int(Some(integration)),
-                Bound::Text(Some(to_json(&fingerprints)?)),
-                Bound::Text(Some(to_json(&digests)?)),
-            ],
-        )
-        .await?;
+) -> Result<Vec<Bound>, StoreError> {
+    Ok(vec![
+        Bound::Int(Some(integration)),
+        Bound::Text(Some(to_json(&fingerprints)?)),
+        Bound::Text(Some(to_json(&digests)?)),
+    ])
+}
+
+/// What [`batch_state_sql`] returned: the stored records by fingerprint,
+/// and the open incidents of the batch's groups (with each one's
+/// auto-resolve setting).
+type BatchState = (
+    HashMap<Fingerprint, Stored>,
+    (Vec<OpenGroup>, HashMap<TicketId, bool>),
+);
+
+fn parse_batch_state(row: &AnyRow) -> Result<BatchState, StoreError> {
     let records: String = row.try_get("records")?;
     let records: Vec<StoredJson> = serde_json::from_str(&records)
         .map_err(|e| StoreError::Corrupt(format!("alert records: {e}")))?;
@@ -484,6 +611,45 @@ async fn load_batch_state(
         });
     }
     Ok((known, (groups, auto)))
+}
+
+/// The open incidents of a batch's groups as [`fresh_insert_sql`] lists
+/// them: ids in ascending order, comma-separated.
+fn open_group_list(groups: &[OpenGroup]) -> String {
+    let mut ids: Vec<i64> = groups.iter().map(|g| g.incident.0).collect();
+    ids.sort_unstable();
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The insert of a batch of alerts decided before the writer lock: `$1`
+/// the rows (as for [`upsert_sql`]), `$2` the open incidents of the
+/// batch's groups as read ([`open_group_list`]), `$3` the digests of those
+/// groups' keys. Rows go in only while the open incidents are still those
+/// (else a new alert could join a closed incident, or miss one opened
+/// since); an alert stored since the read is left alone. The caller
+/// compares the count of rows inserted with the number it sent.
+fn fresh_insert_sql(backend: Backend) -> &'static str {
+    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
+    let slot = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    };
+    CACHE[slot].get_or_init(|| {
+        let names: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
+        let types: Vec<bulk::Column> = UPSERT_COLUMNS.iter().map(|(_, t)| *t).collect();
+        let selected: Vec<String> = (0..names.len()).map(|i| format!("v.c{i}")).collect();
+        let open_now = match backend {
+            Backend::Sqlite => "group_concat(g.incident_id, ',' ORDER BY g.incident_id)",
+            Backend::Postgres => "string_agg(g.incident_id::text, ',' ORDER BY g.incident_id)",
+        };
+        format!(
+            "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v              WHERE COALESCE((SELECT {open_now} FROM alert_groups g JOIN tickets t ON t.id = g.incident_id              WHERE t.is_open = 1 AND g.key_digest IN ({digests})), '') = $2              ON CONFLICT (integration_id, fingerprint) DO NOTHING",
+            names.join(", "),
+            selected.join(", "),
+            bulk::rows(backend, "$1", &types),
+            digests = bulk::texts(backend, "$3"),
+        )
+    })
 }
 
 /// A one-line incident title from an alert: control characters become
@@ -626,11 +792,13 @@ const SYSTEM: Actor = Actor {
 };
 
 impl Store {
-    /// Intake batches this node wrote as plain repeats (one conditional
-    /// update, no read), since it started.
-    pub fn plain_repeat_batches(&self) -> u64 {
-        self.plain_repeat_batches
-            .load(std::sync::atomic::Ordering::Relaxed)
+    /// How many intake batches this node wrote by each shortcut since it
+    /// started.
+    pub fn intake_shortcuts(&self) -> IntakeShortcuts {
+        IntakeShortcuts {
+            plain_repeats: self.intake_shortcuts.plain_repeats.load(Ordering::Relaxed),
+            fresh_alerts: self.intake_shortcuts.fresh_alerts.load(Ordering::Relaxed),
+        }
     }
 
     /// Writes the batch as plain repeats if it is one: every signal firing,
@@ -700,19 +868,28 @@ impl Store {
         queue_noise(&mut tx, integration, &noise, truncated);
         queue_received_event(&mut tx, integration, &result, &[], &[], &[], &[]).await?;
         tx.commit().await?;
-        self.plain_repeat_batches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.intake_shortcuts
+            .plain_repeats
+            .fetch_add(1, Ordering::Relaxed);
         Ok(Some(result))
     }
 
     /// Runs a batch of signals from `integration` through the pipeline and
     /// stores the outcome in one write. Returns once the write is durable.
+    ///
+    /// Three ways, cheapest first, each falling back to the next: plain
+    /// repeats (one conditional update, no read); a batch of alerts all new
+    /// to us that open no incident (read and decided before the writer
+    /// lock, written by one insert that checks what was read still holds);
+    /// and the pipeline run under the lock.
     pub async fn ingest_alerts(
         &self,
         integration: &Integration,
         batch: IntakeBatch,
         now: Timestamp,
     ) -> Result<IntakeResult, StoreError> {
+        // Stored times have microsecond precision (as `WriteTx::now`).
+        let now = Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now);
         let signals = batch.signals;
         let fallback = integration.fallback();
         let decisions: Vec<RoutingDecision> = signals
@@ -774,13 +951,38 @@ impl Store {
                 keys[i] = Some(key);
             }
         }
+        let prepared = Prepared {
+            integration,
+            signals: &signals,
+            fingerprints: &fingerprints,
+            decisions: &decisions,
+            keys,
+            owners,
+            truncated: batch.truncated,
+        };
+        let state_params = batch_state_params(integration.id, &distinct, &digests)?;
+
+        // Alerts all new to us: decided before the lock when no inhibition
+        // rule needs the firing alerts (a read under the lock).
+        let all_firing_once = distinct.len() == signals.len()
+            && signals.iter().all(|s| s.status == AlertStatus::Firing);
+        if all_firing_once && rules.is_empty() {
+            let suppressor = Suppressor::new(&silences, &windows, &rules, &[], now);
+            if let Some(result) = self
+                .try_fresh_alerts(&prepared, &suppressor, state_params.clone(), &digests, now)
+                .await?
+            {
+                return Ok(result);
+            }
+        }
 
         let mut tx = self.write(None, now).await?;
-        let now = tx.now;
         // The stored records of the batch's alerts and the open incidents
         // of the groups they could join, in one query.
-        let (mut known, (mut groups, mut auto_resolve)) =
-            load_batch_state(&mut tx, self.backend(), integration.id, &distinct, &digests).await?;
+        let row = tx
+            .fetch_one_now(batch_state_sql(self.backend()), state_params)
+            .await?;
+        let (known, (groups, auto_resolve)) = parse_batch_state(&row)?;
 
         // Firing alerts, for inhibition: those stored, and this batch's.
         let firing_stored: Vec<(Fingerprint, Labels, Option<ServiceId>)> = if rules.is_empty() {
@@ -824,10 +1026,168 @@ impl Store {
             }
         }
         let suppressor = Suppressor::new(&silences, &windows, &rules, &views, now);
+        let Some(mut plan) = self
+            .plan(
+                Some(&mut tx),
+                &prepared,
+                &suppressor,
+                known,
+                groups,
+                auto_resolve,
+                now,
+            )
+            .await?
+        else {
+            return Err(StoreError::Corrupt(
+                "the alert pipeline asked for the lock it holds".into(),
+            ));
+        };
 
+        plan.set_digests();
+        queue_upserts(
+            &mut tx,
+            self.backend(),
+            integration.id,
+            &plan.full_row_records(),
+        )?;
+        queue_repeats(&mut tx, integration.id, &plan.plain_repeats);
+        plan.queue_incident_events(&mut tx, integration).await?;
+
+        // Auto-resolve: incidents an alert of this batch resolved, whose
+        // alerts are now all resolved.
+        let mut resolved_numbers = Vec::new();
+        if !plan.check_resolve.is_empty() {
+            let candidates = self
+                .auto_resolve_candidates(&mut tx, &plan.check_resolve, &mut plan.auto_resolve)
+                .await?;
+            for (incident, statuses) in candidates {
+                let enabled = plan.auto_resolve.get(&incident).copied().unwrap_or(false);
+                let count = statuses.len();
+                if !should_auto_resolve(enabled, statuses) {
+                    continue;
+                }
+                let ticket = load_ticket(&mut tx, incident).await?;
+                if !ticket.state.is_open() {
+                    continue;
+                }
+                let step = Transition::Resolve {
+                    resolution_code: "auto_resolved".into(),
+                    resolution_note: format!(
+                        "All {count} alerts of this incident resolved; resolved automatically."
+                    ),
+                };
+                match apply_transition(
+                    &mut tx,
+                    &ticket,
+                    &step,
+                    opsdesk_domain::transition::ReopenPolicy::default(),
+                    SYSTEM,
+                    json!({"automatic": true, "reason": "all alerts resolved"}),
+                )
+                .await
+                {
+                    Ok(()) => resolved_numbers.push(ticket.number.clone()),
+                    // A state the incident cannot resolve from: leave it to people.
+                    Err(StoreError::Transition(e)) => {
+                        tracing::info!(incident = %ticket.number, error = %e, "alerts resolved but the incident cannot auto-resolve");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        plan.result.incidents_resolved = resolved_numbers;
+        plan.queue_summary(&mut tx, integration).await?;
+        tx.commit().await?;
+        plan.remember(&self.repeat_hint, integration.id);
+        Ok(plan.result)
+    }
+
+    /// Writes a batch of alerts all new to us that opens no incident: each
+    /// is stored suppressed, flapping, record-only, or joining an incident
+    /// already open. The batch's state is read and the pipeline run before
+    /// the writer lock; under it, one insert stores the alerts only if none
+    /// of them exists yet and the open incidents of their groups are still
+    /// the ones read, and otherwise stores nothing. `None` when the batch is
+    /// not such a batch (nothing is then written).
+    async fn try_fresh_alerts(
+        &self,
+        prepared: &Prepared<'_>,
+        suppressor: &Suppressor<'_>,
+        state_params: Vec<Bound>,
+        digests: &[String],
+        now: Timestamp,
+    ) -> Result<Option<IntakeResult>, StoreError> {
+        let mut query = sqlx::query(batch_state_sql(self.backend()));
+        for p in state_params {
+            query = match p {
+                Bound::Int(i) => query.bind(i),
+                Bound::Text(t) => query.bind(t),
+            };
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        let (known, (groups, auto_resolve)) = parse_batch_state(&row)?;
+        if !known.is_empty() {
+            return Ok(None);
+        }
+        let open_groups = open_group_list(&groups);
+        let Some(mut plan) = self
+            .plan(None, prepared, suppressor, known, groups, auto_resolve, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        plan.set_digests();
+        let rows = plan.full_row_records();
+        if rows.len() != prepared.signals.len() {
+            return Ok(None);
+        }
+        let integration = prepared.integration;
+        let rows_json = upsert_rows_json(integration.id, &rows)?;
+        let mut tx = self.write(None, now).await?;
+        let inserted = tx
+            .execute_counted(
+                fresh_insert_sql(self.backend()),
+                vec![
+                    Bound::Text(Some(rows_json)),
+                    Bound::Text(Some(open_groups)),
+                    Bound::Text(Some(to_json(&digests)?)),
+                ],
+            )
+            .await?;
+        if inserted != rows.len() as u64 {
+            // An alert of the batch was stored, or an incident of its groups
+            // opened or closed, since the read: dropping the write undoes it.
+            return Ok(None);
+        }
+        plan.queue_incident_events(&mut tx, integration).await?;
+        plan.queue_summary(&mut tx, integration).await?;
+        tx.commit().await?;
+        plan.remember(&self.repeat_hint, integration.id);
+        self.intake_shortcuts
+            .fresh_alerts
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(Some(plan.result))
+    }
+
+    /// Runs every signal through the pipeline against the stored state
+    /// read for it. With the write (`tx`), a signal that starts a new group
+    /// opens its incident there; without, such a batch is not decided here
+    /// (`None`).
+    #[allow(clippy::too_many_arguments)]
+    async fn plan(
+        &self,
+        mut tx: Option<&mut WriteTx>,
+        prepared: &Prepared<'_>,
+        suppressor: &Suppressor<'_>,
+        mut known: HashMap<Fingerprint, Stored>,
+        mut groups: Vec<OpenGroup>,
+        mut auto_resolve: HashMap<TicketId, bool>,
+        now: Timestamp,
+    ) -> Result<Option<Plan>, StoreError> {
+        let integration = prepared.integration;
         let mut result = IntakeResult {
-            received: signals.len(),
-            truncated_alerts: batch.truncated,
+            received: prepared.signals.len(),
+            truncated_alerts: prepared.truncated,
             ..Default::default()
         };
         let mut noise: BTreeMap<ServiceId, NoiseMetrics> = BTreeMap::new();
@@ -846,9 +1206,9 @@ impl Store {
         let mut ended = Vec::new();
         let mut muted = Vec::new();
 
-        for (i, signal) in signals.iter().enumerate() {
-            let fp = fingerprints[i];
-            let d = &decisions[i];
+        for (i, signal) in prepared.signals.iter().enumerate() {
+            let fp = prepared.fingerprints[i];
+            let d = &prepared.decisions[i];
             let previous = known.get(&fp);
             let update = apply_signal(previous.map(|p| &p.record), signal, now);
             let Some(record) = update.record().cloned() else {
@@ -923,7 +1283,7 @@ impl Store {
                     } else if !may_page {
                         result.flapping += 1;
                     } else if d.action != RouteAction::RecordOnly {
-                        let key = match &keys[i] {
+                        let key = match &prepared.keys[i] {
                             Some(k) => k.clone(),
                             None => group_key(d.service, &d.group_by, &signal.labels),
                         };
@@ -934,14 +1294,18 @@ impl Store {
                                 incident
                             }
                             GroupDecision::OpenNew => {
+                                // Opening an incident takes the lock.
+                                let Some(tx) = tx.as_deref_mut() else {
+                                    return Ok(None);
+                                };
                                 let (id, number) = self
                                     .open_incident(
-                                        &mut tx,
+                                        tx,
                                         integration,
                                         signal,
                                         d,
                                         &key,
-                                        owners.get(&d.service).copied().flatten(),
+                                        prepared.owners.get(&d.service).copied().flatten(),
                                     )
                                     .await?;
                                 groups.push(OpenGroup {
@@ -991,94 +1355,22 @@ impl Store {
             known.insert(fp, st);
         }
 
-        for fp in &full_rows {
-            if let Some(st) = known.get_mut(fp) {
-                st.digest = st.current_digest();
-            }
-        }
-        let rows: Vec<&Stored> = changed
-            .iter()
-            .filter(|fp| full_rows.contains(fp))
-            .filter_map(|fp| known.get(fp))
-            .collect();
-        queue_upserts(&mut tx, self.backend(), integration.id, &rows)?;
-        queue_repeats(&mut tx, integration.id, &plain_repeats);
-
-        for (incident, alerts) in &added {
-            tx.event(
-                "ticket",
-                incident,
-                "incident.alerts_added",
-                json!({"integration_id": integration.id, "alerts": alerts}),
-            )
-            .await?;
-        }
-
-        // Auto-resolve: incidents an alert of this batch resolved, whose
-        // alerts are now all resolved.
-        let mut resolved_numbers = Vec::new();
-        if !check_resolve.is_empty() {
-            let candidates = self
-                .auto_resolve_candidates(&mut tx, &check_resolve, &mut auto_resolve)
-                .await?;
-            for (incident, statuses) in candidates {
-                let enabled = auto_resolve.get(&incident).copied().unwrap_or(false);
-                let count = statuses.len();
-                if !should_auto_resolve(enabled, statuses) {
-                    continue;
-                }
-                let ticket = load_ticket(&mut tx, incident).await?;
-                if !ticket.state.is_open() {
-                    continue;
-                }
-                let step = Transition::Resolve {
-                    resolution_code: "auto_resolved".into(),
-                    resolution_note: format!(
-                        "All {count} alerts of this incident resolved; resolved automatically."
-                    ),
-                };
-                match apply_transition(
-                    &mut tx,
-                    &ticket,
-                    &step,
-                    opsdesk_domain::transition::ReopenPolicy::default(),
-                    SYSTEM,
-                    json!({"automatic": true, "reason": "all alerts resolved"}),
-                )
-                .await
-                {
-                    Ok(()) => resolved_numbers.push(ticket.number.clone()),
-                    // A state the incident cannot resolve from: leave it to people.
-                    Err(StoreError::Transition(e)) => {
-                        tracing::info!(incident = %ticket.number, error = %e, "alerts resolved but the incident cannot auto-resolve");
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        result.incidents_resolved = resolved_numbers;
-
-        queue_noise(&mut tx, integration, &noise, batch.truncated);
-        queue_received_event(
-            &mut tx,
-            integration,
-            &result,
-            &started,
-            &ended,
-            &muted,
-            &opened,
-        )
-        .await?;
-        tx.commit().await?;
-        for fp in &changed {
-            if let Some(st) = known.get(fp)
-                && st.record.status != AlertStatus::Resolved
-                && let Some(digest) = st.digest
-            {
-                self.repeat_hint.remember(integration.id, *fp, digest);
-            }
-        }
-        Ok(result)
+        Ok(Some(Plan {
+            result,
+            noise,
+            known,
+            changed,
+            plain_repeats,
+            full_rows,
+            added,
+            opened,
+            check_resolve,
+            started,
+            ended,
+            muted,
+            auto_resolve,
+            truncated: prepared.truncated,
+        }))
     }
 
     /// Owner teams of the services alerts were routed to.
