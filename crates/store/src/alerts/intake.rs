@@ -36,8 +36,12 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 use utoipa::ToSchema;
+
+mod shortcuts;
+
+pub use shortcuts::IntakeShortcuts;
+pub(crate) use shortcuts::ShortcutCounters;
 
 /// The signals of one request.
 #[derive(Debug, Clone, Default)]
@@ -74,22 +78,6 @@ pub struct IntakeResult {
     pub incidents_resolved: Vec<String>,
     /// Alerts the sender left out of the body (Alertmanager `truncatedAlerts`).
     pub truncated_alerts: u64,
-}
-
-/// Intake batches written by a shortcut instead of the pipeline under the
-/// writer lock (see [`Store::ingest_alerts`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct IntakeShortcuts {
-    /// Plain repeats: one conditional update, no read.
-    pub plain_repeats: u64,
-    /// Alerts all new, decided before the lock: one checked insert.
-    pub fresh_alerts: u64,
-}
-
-#[derive(Default)]
-pub(crate) struct ShortcutCounters {
-    plain_repeats: AtomicU64,
-    fresh_alerts: AtomicU64,
 }
 
 /// A batch as the pipeline needs it, worked out before the writer lock.
@@ -426,38 +414,6 @@ fn queue_repeats(tx: &mut WriteTx, integration: i64, repeats: &HashMap<Fingerpri
     }
 }
 
-/// The write of a batch of plain repeats, without reading the alerts:
-/// `$1` a JSON array of `[fingerprint, content digest]` (each alert once),
-/// `$2` the new last seen, `$3` the integration. Only a row that still is
-/// the alert the digest describes, and is not resolved, moves; the caller
-/// compares the count of rows changed with the number it sent. Each
-/// dialect in the form its planner turns into one index probe per alert
-/// (SQLite would scan the integration's alerts for the join; PostgreSQL
-/// could hash the row-value `IN`).
-fn plain_repeats_sql(backend: Backend) -> &'static str {
-    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
-    let slot = match backend {
-        Backend::Sqlite => 0,
-        Backend::Postgres => 1,
-    };
-    CACHE[slot].get_or_init(|| {
-        use bulk::Column::{Int, Text};
-        let rows = bulk::rows(backend, "$1", &[Text, Int]);
-        match backend {
-            Backend::Sqlite => format!(
-                "UPDATE alerts SET count = count + 1, last_seen = $2 \
-                 WHERE integration_id = $3 AND (fingerprint, content_digest) IN (SELECT c0, c1 FROM ({rows})) \
-                 AND status <> 'resolved'"
-            ),
-            Backend::Postgres => format!(
-                "UPDATE alerts SET count = alerts.count + 1, last_seen = $2 FROM ({rows}) AS v \
-                 WHERE alerts.integration_id = $3 AND alerts.fingerprint = v.c0 \
-                 AND alerts.content_digest = v.c1 AND alerts.status <> 'resolved'"
-            ),
-        }
-    })
-}
-
 /// One stored record as the element of the JSON array [`stored_json_sql`]
 /// returns, in `STORED_COLUMNS` order.
 #[derive(serde::Deserialize)]
@@ -613,45 +569,6 @@ fn parse_batch_state(row: &AnyRow) -> Result<BatchState, StoreError> {
     Ok((known, (groups, auto)))
 }
 
-/// The open incidents of a batch's groups as [`fresh_insert_sql`] lists
-/// them: ids in ascending order, comma-separated.
-fn open_group_list(groups: &[OpenGroup]) -> String {
-    let mut ids: Vec<i64> = groups.iter().map(|g| g.incident.0).collect();
-    ids.sort_unstable();
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-}
-
-/// The insert of a batch of alerts decided before the writer lock: `$1`
-/// the rows (as for [`upsert_sql`]), `$2` the open incidents of the
-/// batch's groups as read ([`open_group_list`]), `$3` the digests of those
-/// groups' keys. Rows go in only while the open incidents are still those
-/// (else a new alert could join a closed incident, or miss one opened
-/// since); an alert stored since the read is left alone. The caller
-/// compares the count of rows inserted with the number it sent.
-fn fresh_insert_sql(backend: Backend) -> &'static str {
-    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
-    let slot = match backend {
-        Backend::Sqlite => 0,
-        Backend::Postgres => 1,
-    };
-    CACHE[slot].get_or_init(|| {
-        let names: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
-        let types: Vec<bulk::Column> = UPSERT_COLUMNS.iter().map(|(_, t)| *t).collect();
-        let selected: Vec<String> = (0..names.len()).map(|i| format!("v.c{i}")).collect();
-        let open_now = match backend {
-            Backend::Sqlite => "group_concat(g.incident_id, ',' ORDER BY g.incident_id)",
-            Backend::Postgres => "string_agg(g.incident_id::text, ',' ORDER BY g.incident_id)",
-        };
-        format!(
-            "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v              WHERE COALESCE((SELECT {open_now} FROM alert_groups g JOIN tickets t ON t.id = g.incident_id              WHERE t.is_open = 1 AND g.key_digest IN ({digests})), '') = $2              ON CONFLICT (integration_id, fingerprint) DO NOTHING",
-            names.join(", "),
-            selected.join(", "),
-            bulk::rows(backend, "$1", &types),
-            digests = bulk::texts(backend, "$3"),
-        )
-    })
-}
-
 /// A one-line incident title from an alert: control characters become
 /// spaces, at most the title limit, never empty.
 fn incident_title(summary: &str, key: &GroupKey) -> String {
@@ -792,88 +709,6 @@ const SYSTEM: Actor = Actor {
 };
 
 impl Store {
-    /// How many intake batches this node wrote by each shortcut since it
-    /// started.
-    pub fn intake_shortcuts(&self) -> IntakeShortcuts {
-        IntakeShortcuts {
-            plain_repeats: self.intake_shortcuts.plain_repeats.load(Ordering::Relaxed),
-            fresh_alerts: self.intake_shortcuts.fresh_alerts.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Writes the batch as plain repeats if it is one: every signal firing,
-    /// no alert twice, each (as this node remembers it) stored with the
-    /// digest its signal carries, and the conditional update finding every
-    /// one of them so. `None` when it is not (nothing is then written): the batch takes
-    /// the full pipeline.
-    async fn try_plain_repeats(
-        &self,
-        integration: &Integration,
-        signals: &[AlertSignal],
-        fingerprints: &[Fingerprint],
-        decisions: &[RoutingDecision],
-        truncated: u64,
-        now: Timestamp,
-    ) -> Result<Option<IntakeResult>, StoreError> {
-        if signals.is_empty() {
-            return Ok(None);
-        }
-        // Each alert once (a sender repeating an alert within one batch is
-        // rare enough for the full pipeline), all firing, all remembered.
-        let mut seen = HashSet::with_capacity(signals.len());
-        let mut rows: Vec<(String, i64)> = Vec::with_capacity(signals.len());
-        for (i, signal) in signals.iter().enumerate() {
-            let fp = fingerprints[i];
-            if signal.status != AlertStatus::Firing || !seen.insert(fp) {
-                return Ok(None);
-            }
-            let digest = ContentDigest::of_signal(signal, &decisions[i]);
-            if !self.repeat_hint.may_be_stored(integration.id, fp, digest) {
-                return Ok(None);
-            }
-            rows.push((fp.to_string(), digest.0));
-        }
-
-        let mut tx = self.write(None, now).await?;
-        let changed = tx
-            .execute_counted(
-                plain_repeats_sql(self.backend()),
-                vec![
-                    Bound::Text(Some(to_json(&rows)?)),
-                    Bound::Int(Some(tx.now_micros())),
-                    Bound::Int(Some(integration.id)),
-                ],
-            )
-            .await?;
-        if changed != rows.len() as u64 {
-            // Not all of them are plain repeats any more (another node
-            // changed one, or the hint was wrong): dropping the write undoes
-            // its update.
-            return Ok(None);
-        }
-
-        let mut noise: BTreeMap<ServiceId, NoiseMetrics> = BTreeMap::new();
-        for d in decisions {
-            noise
-                .entry(d.service)
-                .or_default()
-                .record(PipelineOutcome::Deduplicated);
-        }
-        let result = IntakeResult {
-            received: signals.len(),
-            deduplicated: signals.len(),
-            truncated_alerts: truncated,
-            ..Default::default()
-        };
-        queue_noise(&mut tx, integration, &noise, truncated);
-        queue_received_event(&mut tx, integration, &result, &[], &[], &[], &[]).await?;
-        tx.commit().await?;
-        self.intake_shortcuts
-            .plain_repeats
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(Some(result))
-    }
-
     /// Runs a batch of signals from `integration` through the pipeline and
     /// stores the outcome in one write. Returns once the write is durable.
     ///
@@ -1100,73 +935,6 @@ impl Store {
         tx.commit().await?;
         plan.remember(&self.repeat_hint, integration.id);
         Ok(plan.result)
-    }
-
-    /// Writes a batch of alerts all new to us that opens no incident: each
-    /// is stored suppressed, flapping, record-only, or joining an incident
-    /// already open. The batch's state is read and the pipeline run before
-    /// the writer lock; under it, one insert stores the alerts only if none
-    /// of them exists yet and the open incidents of their groups are still
-    /// the ones read, and otherwise stores nothing. `None` when the batch is
-    /// not such a batch (nothing is then written).
-    async fn try_fresh_alerts(
-        &self,
-        prepared: &Prepared<'_>,
-        suppressor: &Suppressor<'_>,
-        state_params: Vec<Bound>,
-        digests: &[String],
-        now: Timestamp,
-    ) -> Result<Option<IntakeResult>, StoreError> {
-        let mut query = sqlx::query(batch_state_sql(self.backend()));
-        for p in state_params {
-            query = match p {
-                Bound::Int(i) => query.bind(i),
-                Bound::Text(t) => query.bind(t),
-            };
-        }
-        let row = query.fetch_one(&self.pool).await?;
-        let (known, (groups, auto_resolve)) = parse_batch_state(&row)?;
-        if !known.is_empty() {
-            return Ok(None);
-        }
-        let open_groups = open_group_list(&groups);
-        let Some(mut plan) = self
-            .plan(None, prepared, suppressor, known, groups, auto_resolve, now)
-            .await?
-        else {
-            return Ok(None);
-        };
-        plan.set_digests();
-        let rows = plan.full_row_records();
-        if rows.len() != prepared.signals.len() {
-            return Ok(None);
-        }
-        let integration = prepared.integration;
-        let rows_json = upsert_rows_json(integration.id, &rows)?;
-        let mut tx = self.write(None, now).await?;
-        let inserted = tx
-            .execute_counted(
-                fresh_insert_sql(self.backend()),
-                vec![
-                    Bound::Text(Some(rows_json)),
-                    Bound::Text(Some(open_groups)),
-                    Bound::Text(Some(to_json(&digests)?)),
-                ],
-            )
-            .await?;
-        if inserted != rows.len() as u64 {
-            // An alert of the batch was stored, or an incident of its groups
-            // opened or closed, since the read: dropping the write undoes it.
-            return Ok(None);
-        }
-        plan.queue_incident_events(&mut tx, integration).await?;
-        plan.queue_summary(&mut tx, integration).await?;
-        tx.commit().await?;
-        plan.remember(&self.repeat_hint, integration.id);
-        self.intake_shortcuts
-            .fresh_alerts
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(Some(plan.result))
     }
 
     /// Runs every signal through the pipeline against the stored state
