@@ -9,6 +9,7 @@
 //! `json_array_elements`.
 
 use crate::Backend;
+use std::sync::OnceLock;
 
 /// The SQL type a JSON value is read back as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,4 +100,47 @@ pub(crate) fn in_texts(backend: Backend, column: &str, param: &str) -> String {
         Backend::Sqlite => format!("{column} IN ({})", texts(backend, param)),
         Backend::Postgres => format!("{column} = ANY(ARRAY({}))", texts(backend, param)),
     }
+}
+
+/// SQL text that depends only on the dialect, built on first use and kept
+/// for the process: `static SQL: PerBackend = PerBackend::new();`, then
+/// `SQL.get(backend, |backend| format!(…))`.
+pub(crate) struct PerBackend([OnceLock<String>; 2]);
+
+impl PerBackend {
+    pub(crate) const fn new() -> PerBackend {
+        PerBackend([const { OnceLock::new() }; 2])
+    }
+
+    pub(crate) fn get(
+        &'static self,
+        backend: Backend,
+        build: impl FnOnce(Backend) -> String,
+    ) -> &'static str {
+        let slot = match backend {
+            Backend::Sqlite => 0,
+            Backend::Postgres => 1,
+        };
+        self.0[slot].get_or_init(|| build(backend))
+    }
+}
+
+/// `INSERT INTO table (columns…) SELECT v.c0, … FROM (rows) AS v`: the
+/// rows of the JSON array bound to `param` (see [`rows`]) into `table`,
+/// for the caller to go on with a `WHERE` and an `ON CONFLICT`.
+pub(crate) fn insert_rows(
+    backend: Backend,
+    table: &str,
+    columns: &[(&str, Column)],
+    param: &str,
+) -> String {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let types: Vec<Column> = columns.iter().map(|(_, t)| *t).collect();
+    let selected: Vec<String> = (0..names.len()).map(|i| format!("v.c{i}")).collect();
+    format!(
+        "INSERT INTO {table} ({}) SELECT {} FROM ({}) AS v",
+        names.join(", "),
+        selected.join(", "),
+        rows(backend, param, &types),
+    )
 }

@@ -265,19 +265,12 @@ const UPSERT_COLUMNS: [(&str, bulk::Column); 24] = {
 /// The upsert of a whole batch: its rows arrive as one JSON array (see
 /// `crate::bulk` for why not one `$n` per value). Built once per backend.
 fn upsert_sql(backend: Backend) -> &'static str {
-    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
-    let slot = match backend {
-        Backend::Sqlite => 0,
-        Backend::Postgres => 1,
-    };
-    CACHE[slot].get_or_init(|| {
-        let names: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
-        let types: Vec<bulk::Column> = UPSERT_COLUMNS.iter().map(|(_, t)| *t).collect();
-        let selected: Vec<String> = (0..names.len()).map(|i| format!("v.c{i}")).collect();
+    static SQL: bulk::PerBackend = bulk::PerBackend::new();
+    SQL.get(backend, |backend| {
         // `WHERE true`: SQLite needs it to tell the upsert's ON CONFLICT
         // from a join constraint after INSERT ... SELECT.
         format!(
-            "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v WHERE true \
+            "{} WHERE true \
              ON CONFLICT (integration_id, fingerprint) DO UPDATE SET source = excluded.source, \
              status = excluded.status, labels = excluded.labels, annotations = excluded.annotations, \
              summary = excluded.summary, severity = excluded.severity, dedup_key = excluded.dedup_key, \
@@ -287,9 +280,7 @@ fn upsert_sql(backend: Backend) -> &'static str {
              count = excluded.count, occurrences = excluded.occurrences, suppressed_by = excluded.suppressed_by, \
              flapping = excluded.flapping, flap = excluded.flap, incident_id = excluded.incident_id, \
              content_digest = excluded.content_digest",
-            names.join(", "),
-            selected.join(", "),
-            bulk::rows(backend, "$1", &types),
+            bulk::insert_rows(backend, "alerts", &UPSERT_COLUMNS, "$1"),
         )
     })
 }
@@ -496,12 +487,8 @@ struct GroupJson(i64, String, i64, i64);
 /// message from the connection's thread that wakes the reader; two values
 /// for the whole batch are one message.
 fn batch_state_sql(backend: Backend) -> &'static str {
-    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
-    let slot = match backend {
-        Backend::Sqlite => 0,
-        Backend::Postgres => 1,
-    };
-    CACHE[slot].get_or_init(|| {
+    static SQL: bulk::PerBackend = bulk::PerBackend::new();
+    SQL.get(backend, |backend| {
         // Aggregate, array, and what wraps the aggregate's subquery
         // (PostgreSQL's json_agg of no rows is NULL, not `[]`).
         let (agg, array, pre, post) = match backend {

@@ -18,7 +18,6 @@ use opsdesk_domain::alerts::{
     RoutingDecision, Suppressor,
 };
 use std::collections::{BTreeMap, HashSet};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Intake batches written by a shortcut instead of the pipeline under the
@@ -46,12 +45,8 @@ pub(crate) struct ShortcutCounters {
 /// (SQLite would scan the integration's alerts for the join; PostgreSQL
 /// could hash the row-value `IN`).
 fn plain_repeats_sql(backend: Backend) -> &'static str {
-    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
-    let slot = match backend {
-        Backend::Sqlite => 0,
-        Backend::Postgres => 1,
-    };
-    CACHE[slot].get_or_init(|| {
+    static SQL: bulk::PerBackend = bulk::PerBackend::new();
+    SQL.get(backend, |backend| {
         use bulk::Column::{Int, Text};
         let rows = bulk::rows(backend, "$1", &[Text, Int]);
         match backend {
@@ -85,27 +80,18 @@ fn open_group_list(groups: &[OpenGroup]) -> String {
 /// since); an alert stored since the read is left alone. The caller
 /// compares the count of rows inserted with the number it sent.
 fn fresh_insert_sql(backend: Backend) -> &'static str {
-    static CACHE: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
-    let slot = match backend {
-        Backend::Sqlite => 0,
-        Backend::Postgres => 1,
-    };
-    CACHE[slot].get_or_init(|| {
-        let names: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
-        let types: Vec<bulk::Column> = UPSERT_COLUMNS.iter().map(|(_, t)| *t).collect();
-        let selected: Vec<String> = (0..names.len()).map(|i| format!("v.c{i}")).collect();
+    static SQL: bulk::PerBackend = bulk::PerBackend::new();
+    SQL.get(backend, |backend| {
         let open_now = match backend {
             Backend::Sqlite => "group_concat(g.incident_id, ',' ORDER BY g.incident_id)",
             Backend::Postgres => "string_agg(g.incident_id::text, ',' ORDER BY g.incident_id)",
         };
         format!(
-            "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v \
+            "{} \
              WHERE COALESCE((SELECT {open_now} FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
              WHERE t.is_open = 1 AND g.key_digest IN ({digests})), '') = $2 \
              ON CONFLICT (integration_id, fingerprint) DO NOTHING",
-            names.join(", "),
-            selected.join(", "),
-            bulk::rows(backend, "$1", &types),
+            bulk::insert_rows(backend, "alerts", &UPSERT_COLUMNS, "$1"),
             digests = bulk::texts(backend, "$3"),
         )
     })
