@@ -5,7 +5,7 @@
 //! its assumption does not hold, and the batch goes on to the pipeline.
 
 use super::{
-    Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
+    Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
     queue_received_event, to_json, upsert_rows_json,
 };
 use crate::alerts::{IntakeResult, Integration};
@@ -34,6 +34,16 @@ pub struct IntakeShortcuts {
 pub(crate) struct ShortcutCounters {
     plain_repeats: AtomicU64,
     fresh_alerts: AtomicU64,
+}
+
+/// A batch of new alerts decided before the lock, with what its insert
+/// checks: the rows, and the open incidents of its groups as read.
+struct FreshAlerts {
+    plan: Plan,
+    rows_json: String,
+    rows: u64,
+    open_groups: String,
+    digests: String,
 }
 
 /// The write of a batch of plain repeats, without reading the alerts:
@@ -195,6 +205,28 @@ impl Store {
         digests: &[String],
         now: Timestamp,
     ) -> Result<Option<IntakeResult>, StoreError> {
+        match self
+            .decide_fresh_alerts(prepared, suppressor, state_params, digests, now)
+            .await?
+        {
+            Some(decided) => {
+                self.write_fresh_alerts(prepared.integration, decided, now)
+                    .await
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The half of [`Store::try_fresh_alerts`] before the lock: the read
+    /// and the pipeline. `None` when the batch is not such a batch.
+    async fn decide_fresh_alerts(
+        &self,
+        prepared: &Prepared<'_>,
+        suppressor: &Suppressor<'_>,
+        state_params: Vec<Bound>,
+        digests: &[String],
+        now: Timestamp,
+    ) -> Result<Option<FreshAlerts>, StoreError> {
         let mut query = sqlx::query(batch_state_sql(self.backend()));
         for p in state_params {
             query = match p {
@@ -219,8 +251,32 @@ impl Store {
         if rows.len() != prepared.signals.len() {
             return Ok(None);
         }
-        let integration = prepared.integration;
-        let rows_json = upsert_rows_json(integration.id, &rows)?;
+        let rows_json = upsert_rows_json(prepared.integration.id, &rows)?;
+        let rows = rows.len() as u64;
+        Ok(Some(FreshAlerts {
+            plan,
+            rows_json,
+            rows,
+            open_groups,
+            digests: to_json(&digests)?,
+        }))
+    }
+
+    /// The half of [`Store::try_fresh_alerts`] under the lock: the checked
+    /// insert, then the events, or nothing.
+    async fn write_fresh_alerts(
+        &self,
+        integration: &Integration,
+        decided: FreshAlerts,
+        now: Timestamp,
+    ) -> Result<Option<IntakeResult>, StoreError> {
+        let FreshAlerts {
+            plan,
+            rows_json,
+            rows,
+            open_groups,
+            digests,
+        } = decided;
         let mut tx = self.write(None, now).await?;
         let inserted = tx
             .execute_counted(
@@ -228,11 +284,11 @@ impl Store {
                 vec![
                     Bound::Text(Some(rows_json)),
                     Bound::Text(Some(open_groups)),
-                    Bound::Text(Some(to_json(&digests)?)),
+                    Bound::Text(Some(digests)),
                 ],
             )
             .await?;
-        if inserted != rows.len() as u64 {
+        if inserted != rows {
             // An alert of the batch was stored, or an incident of its groups
             // opened or closed, since the read: dropping the write undoes it.
             return Ok(None);
@@ -245,5 +301,187 @@ impl Store {
             .fresh_alerts
             .fetch_add(1, Ordering::Relaxed);
         Ok(Some(plan.result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checked insert's guard, on both backends. The race it guards
+    //! against (an incident of the batch's groups closing between the read
+    //! and the insert) cannot be timed from outside, so the decision and
+    //! the insert are taken apart here.
+    use super::*;
+    use crate::alerts::{IntakeBatch, IntegrationInput};
+    use crate::directory::ServiceInput;
+    use crate::testing::TestDb;
+    use crate::NewUser;
+    use opsdesk_domain::alerts::{GroupKey, group_key, parse_generic, route};
+    use opsdesk_domain::transition::ReopenPolicy;
+    use opsdesk_domain::{Actor, Role, Transition};
+
+    fn at(minute: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + minute * 60).expect("a valid time")
+    }
+
+    fn one_alert(instance: &str) -> Vec<AlertSignal> {
+        let body = serde_json::json!({"alerts": [{"labels": {"alertname": "DiskFull", "instance": instance}}]});
+        parse_generic(body.to_string().as_bytes()).expect("a valid generic body")
+    }
+
+    async fn rows_of(store: &Store) -> i64 {
+        sqlx::query("SELECT COUNT(*) AS n FROM alerts")
+            .fetch_one(store.pool())
+            .await
+            .and_then(|r| sqlx::Row::try_get(&r, "n"))
+            .expect("a count")
+    }
+
+    async fn inserts_only_while_the_open_incidents_are_those_read(db: &TestDb) {
+        let store = &db.store;
+        let admin = store
+            .create_user(
+                NewUser {
+                    username: "admin".into(),
+                    display_name: "Admin".into(),
+                    email: None,
+                    role: Role::Admin,
+                    organization: None,
+                    password_hash: None,
+                },
+                None,
+                at(0),
+            )
+            .await
+            .expect("admin");
+        let service = store
+            .create_service(
+                ServiceInput {
+                    name: "Checkout".into(),
+                    description: String::new(),
+                    owner_team_id: None,
+                    tier: 2,
+                },
+                admin.id,
+                at(0),
+            )
+            .await
+            .expect("service");
+        let (integration, _) = store
+            .create_integration(
+                IntegrationInput::new("prometheus", service.id),
+                admin.id,
+                at(0),
+            )
+            .await
+            .expect("integration");
+        let first = store
+            .ingest_alerts(
+                &integration,
+                IntakeBatch {
+                    signals: one_alert("db-1"),
+                    truncated: 0,
+                },
+                at(1),
+            )
+            .await
+            .expect("the first alert opens an incident");
+        assert_eq!(first.incidents_opened.len(), 1);
+
+        // Decide a new alert of the same group: it joins the open incident.
+        let signals = one_alert("db-2");
+        let fallback = integration.fallback();
+        let decisions: Vec<RoutingDecision> = signals
+            .iter()
+            .map(|s| route(&integration.routes, &fallback, s))
+            .collect();
+        let fingerprints: Vec<Fingerprint> = signals.iter().map(|s| s.fingerprint()).collect();
+        let key: GroupKey = group_key(
+            decisions[0].service,
+            &decisions[0].group_by,
+            &signals[0].labels,
+        );
+        let digests = vec![key.digest().to_string()];
+        let prepared = Prepared {
+            integration: &integration,
+            signals: &signals,
+            fingerprints: &fingerprints,
+            decisions: &decisions,
+            keys: vec![Some(key)],
+            owners: Default::default(),
+            truncated: 0,
+        };
+        let suppressor = Suppressor::new(&[], &[], &[], &[], at(2));
+        let params = super::super::batch_state_params(
+            integration.id,
+            &[fingerprints[0].to_string()],
+            &digests,
+        )
+        .expect("params");
+        let decided = store
+            .decide_fresh_alerts(&prepared, &suppressor, params, &digests, at(2))
+            .await
+            .expect("decided")
+            .expect("a new alert joining an open incident is decided before the lock");
+
+        // The incident closes before the insert: nothing may be stored.
+        let incident = store
+            .get_ticket_by_number(&first.incidents_opened[0])
+            .await
+            .expect("incident");
+        store
+            .transition_ticket(
+                incident.id,
+                &Transition::Resolve {
+                    resolution_code: "fixed".into(),
+                    resolution_note: "done".into(),
+                },
+                ReopenPolicy::default(),
+                at(2),
+                Actor {
+                    user_id: admin.id,
+                    role: Role::Admin,
+                },
+                None,
+            )
+            .await
+            .expect("resolved");
+        let before = rows_of(store).await;
+        let written = store
+            .write_fresh_alerts(&integration, decided, at(2))
+            .await
+            .expect("no error");
+        assert!(written.is_none(), "the guard refuses a stale decision");
+        assert_eq!(rows_of(store).await, before, "and stores nothing");
+
+        // Decided again, the alert opens a new incident under the lock.
+        let again = store
+            .ingest_alerts(
+                &integration,
+                IntakeBatch {
+                    signals: one_alert("db-2"),
+                    truncated: 0,
+                },
+                at(3),
+            )
+            .await
+            .expect("ingested");
+        assert_eq!(again.incidents_opened.len(), 1);
+        assert_ne!(again.incidents_opened, first.incidents_opened);
+    }
+
+    #[tokio::test]
+    async fn sqlite_insert_guard() {
+        let db = TestDb::sqlite().await;
+        inserts_only_while_the_open_incidents_are_those_read(&db).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn postgres_insert_guard() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        inserts_only_while_the_open_incidents_are_those_read(&db).await;
+        db.cleanup().await;
     }
 }
