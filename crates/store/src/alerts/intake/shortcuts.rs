@@ -311,10 +311,10 @@ mod tests {
     //! and the insert) cannot be timed from outside, so the decision and
     //! the insert are taken apart here.
     use super::*;
+    use crate::NewUser;
     use crate::alerts::{IntakeBatch, IntegrationInput};
     use crate::directory::ServiceInput;
     use crate::testing::TestDb;
-    use crate::NewUser;
     use opsdesk_domain::alerts::{GroupKey, group_key, parse_generic, route};
     use opsdesk_domain::transition::ReopenPolicy;
     use opsdesk_domain::{Actor, Role, Transition};
