@@ -265,7 +265,8 @@ struct Deferred {
     params: Vec<Bound>,
 }
 
-fn bind_all(
+/// Binds `params` to `q` in order.
+pub(crate) fn bind_all(
     mut q: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
     params: Vec<Bound>,
 ) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {

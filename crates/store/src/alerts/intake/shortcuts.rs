@@ -9,7 +9,7 @@ use super::{
     queue_received_event, to_json, upsert_rows_json,
 };
 use crate::alerts::{IntakeResult, Integration};
-use crate::tx::Bound;
+use crate::tx::{Bound, bind_all};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
 use opsdesk_domain::ServiceId;
@@ -227,14 +227,9 @@ impl Store {
         digests: &[String],
         now: Timestamp,
     ) -> Result<Option<FreshAlerts>, StoreError> {
-        let mut query = sqlx::query(batch_state_sql(self.backend()));
-        for p in state_params {
-            query = match p {
-                Bound::Int(i) => query.bind(i),
-                Bound::Text(t) => query.bind(t),
-            };
-        }
-        let row = query.fetch_one(&self.pool).await?;
+        let row = bind_all(sqlx::query(batch_state_sql(self.backend())), state_params)
+            .fetch_one(&self.pool)
+            .await?;
         let (known, (groups, auto_resolve)) = parse_batch_state(&row)?;
         if !known.is_empty() {
             return Ok(None);
