@@ -4475,6 +4475,41 @@ mod alert_fixtures {
         store.ingest_alerts(integration, batch, now).await.unwrap()
     }
 
+    /// `sends` batches of the one alert `DiskFull` on `db-1` at once, each
+    /// with its own annotation (so every send writes the whole row), spread
+    /// over `nodes`; how many of them created the alert.
+    pub async fn race_sends_of_one_alert(
+        nodes: &[Store],
+        integration: &Integration,
+        sends: usize,
+    ) -> usize {
+        let mut tasks = Vec::new();
+        for i in 0..sends {
+            let node = nodes[i % nodes.len()].clone();
+            let integration = integration.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut alert = firing("DiskFull", "db-1");
+                alert["annotations"]["summary"] = serde_json::json!(format!("send {i}"));
+                ingest(&node, &integration, vec![alert], t(1)).await
+            }));
+        }
+        let mut new = 0;
+        for task in tasks {
+            new += task.await.expect("task ran").new;
+        }
+        new
+    }
+
+    /// The first column of the first row of `sql`, as an integer.
+    pub async fn scalar(store: &Store, sql: &'static str) -> i64 {
+        sqlx::query(sql)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    }
+
     /// A service "Checkout" and an integration on it by the admin.
     pub async fn setup(
         store: &Store,
@@ -4500,26 +4535,12 @@ async fn concurrent_batches_of_one_alert_lose_no_update(db: &TestDb) {
     let store = &db.store;
     let (_p, _svc, integration, _) = setup(store, false).await;
     let sends = 24;
-    let mut tasks = Vec::new();
-    for i in 0..sends {
-        let store = store.clone();
-        let integration = integration.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut alert = firing("DiskFull", "db-1");
-            alert["annotations"]["summary"] = serde_json::json!(format!("send {i}"));
-            ingest(&store, &integration, vec![alert], t(1)).await
-        }));
-    }
-    let mut new = 0;
-    for task in tasks {
-        new += task.await.expect("task ran").new;
-    }
+    let new = race_sends_of_one_alert(std::slice::from_ref(store), &integration, sends).await;
     assert_eq!(new, 1, "one send created the alert, the others repeated it");
-    let row = sqlx::query("SELECT count FROM alerts")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(row.try_get::<i64, _>("count").unwrap(), sends);
+    assert_eq!(
+        scalar(store, "SELECT count FROM alerts").await,
+        sends as i64
+    );
 }
 
 /// `(fingerprint order) -> (status, count, has a digest)` of every alert.
@@ -4570,20 +4591,19 @@ async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
     let received = events.last().unwrap();
     assert_eq!(received.kind, "alerts.received");
     assert_eq!(received.data["deduplicated"], 2);
-    let last_seen: i64 = sqlx::query("SELECT MIN(last_seen) AS s FROM alerts")
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .try_get("s")
-        .unwrap();
-    assert_eq!(last_seen, t(2).as_microsecond());
-    let dedup: i64 = sqlx::query("SELECT CAST(SUM(deduplicated) AS BIGINT) AS d FROM alert_noise")
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .try_get("d")
-        .unwrap();
-    assert_eq!(dedup, 2, "noise counts the shortcut's repeats");
+    assert_eq!(
+        scalar(store, "SELECT MIN(last_seen) FROM alerts").await,
+        t(2).as_microsecond()
+    );
+    assert_eq!(
+        scalar(
+            store,
+            "SELECT CAST(SUM(deduplicated) AS BIGINT) FROM alert_noise"
+        )
+        .await,
+        2,
+        "noise counts the shortcut's repeats"
+    );
 
     // A changed annotation is not a plain repeat: the full pipeline stores
     // it, and the next identical send is plain again.
@@ -4679,13 +4699,14 @@ async fn new_alerts_joining_an_open_incident_are_decided_before_the_lock(db: &Te
     assert_eq!(added[1].data["alerts"].as_array().unwrap().len(), 2);
     assert_eq!(events.last().unwrap().kind, "alerts.received");
     assert_eq!(events.last().unwrap().data["grouped"], 2);
-    let noise: i64 = sqlx::query("SELECT CAST(SUM(grouped) AS BIGINT) AS g FROM alert_noise")
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .try_get("g")
-        .unwrap();
-    assert_eq!(noise, 2);
+    assert_eq!(
+        scalar(
+            store,
+            "SELECT CAST(SUM(grouped) AS BIGINT) FROM alert_noise"
+        )
+        .await,
+        2
+    );
 
     // The incident closed: a new alert of its group opens another, under
     // the lock.
@@ -4724,36 +4745,15 @@ async fn racing_first_sends_of_one_alert_store_it_once(db: &TestDb) {
         .await
         .unwrap();
     let other_node = Store::connect(&db.url).await.unwrap();
-    let sends = 24;
-    let mut tasks = Vec::new();
-    for i in 0..sends {
-        let node = if i % 2 == 0 {
-            store.clone()
-        } else {
-            other_node.clone()
-        };
-        let integration = integration.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut alert = firing("DiskFull", "db-1");
-            alert["annotations"]["summary"] = serde_json::json!(format!("send {i}"));
-            ingest(&node, &integration, vec![alert], t(1)).await
-        }));
-    }
-    let mut new = 0;
-    for task in tasks {
-        new += task.await.expect("task ran").new;
-    }
+    let nodes = [store.clone(), other_node.clone()];
+    let new = race_sends_of_one_alert(&nodes, &integration, 24).await;
     assert_eq!(new, 1);
     assert_eq!(
         store.intake_shortcuts().fresh_alerts + other_node.intake_shortcuts().fresh_alerts,
         1,
         "one checked insert stored the alert"
     );
-    let row = sqlx::query("SELECT count FROM alerts")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(row.try_get::<i64, _>("count").unwrap(), sends);
+    assert_eq!(scalar(store, "SELECT count FROM alerts").await, 24);
 }
 
 async fn integration_keys_are_kept_as_digests_and_stop_working_when_disabled(db: &TestDb) {
