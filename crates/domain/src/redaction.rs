@@ -192,7 +192,10 @@ pub fn redact(text: &str) -> Redacted {
         };
     }
     merge_overlapping(&mut spans);
-    if extend_to_value_ends(text, &mut spans, &assignments) {
+    // Merging an extended span with a detection that ran past its value's
+    // end leaves it ending mid-value again, so extend until nothing grows
+    // (spans only grow, so this ends).
+    while extend_to_value_ends(text, &mut spans, &assignments) {
         merge_overlapping(&mut spans);
     }
 
@@ -914,6 +917,15 @@ mod tests {
                        MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n\
                        aFDrBz9vFqU4yYqBqJcCxMzXqZ7x6nS2d8y1uQ==\n\
                        -----END RSA PRIVATE KEY-----";
+
+    #[test]
+    fn a_value_extended_into_a_later_secret_is_redacted_to_its_end() {
+        // The value's first card extends the redaction to the next space,
+        // inside the second card, which then ends it before the `-`.
+        let once = redact("password=4111 1111 1111 1111[REDACTED:password]4111 1111 1111 1111-");
+        assert_eq!(once.text, "password=[REDACTED:password]");
+        assert_eq!(redact(&once.text).text, once.text);
+    }
 
     #[test]
     fn a_value_that_runs_past_another_secret_is_redacted_to_its_end() {
