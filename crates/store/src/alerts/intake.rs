@@ -19,7 +19,7 @@
 use super::{Integration, RepeatHint, utc_day};
 use crate::rows::{opt_ts, parse, ts};
 use crate::tickets::{NewTicket, apply_transition, insert_ticket, load_ticket};
-use crate::tx::{Bound, WriteTx};
+use crate::tx::{Bound, Queue, WriteTx};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
 use opsdesk_domain::alerts::{
@@ -137,40 +137,29 @@ impl Plan {
     }
 
     /// One `incident.alerts_added` event per incident alerts joined.
-    async fn queue_incident_events(
-        &self,
-        tx: &mut WriteTx,
-        integration: &Integration,
-    ) -> Result<(), StoreError> {
+    fn queue_incident_events(&self, q: &mut impl Queue, integration: &Integration) {
         for (incident, alerts) in &self.added {
-            tx.event(
+            q.queue_event(
                 "ticket",
-                incident,
+                incident.to_string(),
                 "incident.alerts_added",
                 json!({"integration_id": integration.id, "alerts": alerts}),
-            )
-            .await?;
+            );
         }
-        Ok(())
     }
 
     /// The noise counters and the batch's `alerts.received` event.
-    async fn queue_summary(
-        &self,
-        tx: &mut WriteTx,
-        integration: &Integration,
-    ) -> Result<(), StoreError> {
-        queue_noise(tx, integration, &self.noise, self.truncated);
+    fn queue_summary(&self, q: &mut impl Queue, integration: &Integration, now: Timestamp) {
+        queue_noise(q, now, integration, &self.noise, self.truncated);
         queue_received_event(
-            tx,
+            q,
             integration,
             &self.result,
             &self.started,
             &self.ended,
             &self.muted,
             &self.opened,
-        )
-        .await
+        );
     }
 
     /// Tells the hint which alerts are now stored firing with which digest
@@ -612,24 +601,26 @@ fn labels_text(labels: &Labels) -> String {
 /// Adds this batch's noise counters to each service's row of the day
 /// (`truncated` goes to the integration's own service).
 fn queue_noise(
-    tx: &mut WriteTx,
+    q: &mut impl Queue,
+    now: Timestamp,
     integration: &Integration,
     noise: &BTreeMap<ServiceId, NoiseMetrics>,
     truncated: u64,
 ) {
-    let day = utc_day(tx.now);
-    let mut noise = noise.clone();
-    if truncated > 0 {
-        noise.entry(integration.service_id).or_default();
-    }
-    for (service, m) in &noise {
+    let day = utc_day(now);
+    let none = NoiseMetrics::default();
+    let own_row_missing = truncated > 0 && !noise.contains_key(&integration.service_id);
+    let rows = noise
+        .iter()
+        .chain(own_row_missing.then_some((&integration.service_id, &none)));
+    for (service, m) in rows {
         let truncated = if *service == integration.service_id {
             i64::try_from(truncated).unwrap_or(i64::MAX)
         } else {
             0
         };
         let n = |v: u64| Bound::Int(Some(i64::try_from(v).unwrap_or(i64::MAX)));
-        tx.defer(
+        q.queue(
             "INSERT INTO alert_noise (service_id, day, received, deduplicated, ignored, suppressed, flapping, \
              recorded_only, grouped, incidents_created, state_changed, truncated) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -662,18 +653,18 @@ fn queue_noise(
 
 /// The batch's one `alerts.received` event: its counts, and the alerts
 /// that started firing, resolved or were suppressed.
-async fn queue_received_event(
-    tx: &mut WriteTx,
+fn queue_received_event(
+    q: &mut impl Queue,
     integration: &Integration,
     result: &IntakeResult,
     started: &[String],
     ended: &[String],
     muted: &[String],
     opened: &[(TicketId, String)],
-) -> Result<(), StoreError> {
-    tx.event(
+) {
+    q.queue_event(
         "alert_integration",
-        integration.id,
+        integration.id.to_string(),
         "alerts.received",
         json!({
             "received": result.received, "new": result.new, "deduplicated": result.deduplicated,
@@ -684,9 +675,7 @@ async fn queue_received_event(
             "incidents_opened": opened.iter().map(|(id, n)| json!({"id": id, "number": n})).collect::<Vec<_>>(),
             "incidents_resolved": result.incidents_resolved,
         }),
-    )
-    .await?;
-    Ok(())
+    );
 }
 
 /// The system actor automatic transitions are made by.
@@ -873,7 +862,7 @@ impl Store {
             &plan.full_row_records(),
         )?;
         queue_repeats(&mut tx, integration.id, &plan.plain_repeats);
-        plan.queue_incident_events(&mut tx, integration).await?;
+        plan.queue_incident_events(&mut tx, integration);
 
         // Auto-resolve: incidents an alert of this batch resolved, whose
         // alerts are now all resolved.
@@ -918,7 +907,7 @@ impl Store {
             }
         }
         plan.result.incidents_resolved = resolved_numbers;
-        plan.queue_summary(&mut tx, integration).await?;
+        plan.queue_summary(&mut tx, integration, now);
         tx.commit().await?;
         plan.remember(&self.repeat_hint, integration.id);
         Ok(plan.result)

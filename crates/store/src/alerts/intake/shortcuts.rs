@@ -9,7 +9,7 @@ use super::{
     queue_received_event, to_json, upsert_rows_json,
 };
 use crate::alerts::{IntakeResult, Integration};
-use crate::tx::{Bound, bind_all};
+use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
 use opsdesk_domain::ServiceId;
@@ -150,24 +150,6 @@ impl Store {
             rows.push((fp.to_string(), digest.0));
         }
 
-        let mut tx = self.write(None, now).await?;
-        let changed = tx
-            .execute_counted(
-                plain_repeats_sql(self.backend()),
-                vec![
-                    Bound::Text(Some(to_json(&rows)?)),
-                    Bound::Int(Some(tx.now_micros())),
-                    Bound::Int(Some(integration.id)),
-                ],
-            )
-            .await?;
-        if changed != rows.len() as u64 {
-            // Not all of them are plain repeats any more (another node
-            // changed one, or the hint was wrong): dropping the write undoes
-            // its update.
-            return Ok(None);
-        }
-
         let mut noise: BTreeMap<ServiceId, NoiseMetrics> = BTreeMap::new();
         for d in decisions {
             noise
@@ -181,9 +163,27 @@ impl Store {
             truncated_alerts: truncated,
             ..Default::default()
         };
-        queue_noise(&mut tx, integration, &noise, truncated);
-        queue_received_event(&mut tx, integration, &result, &[], &[], &[], &[]).await?;
-        tx.commit().await?;
+        let mut then = Recorded::default();
+        queue_noise(&mut then, now, integration, &noise, truncated);
+        queue_received_event(&mut then, integration, &result, &[], &[], &[], &[]);
+        let stood = self
+            .checked_write(CheckedWrite {
+                sql: plain_repeats_sql(self.backend()),
+                expect: rows.len() as u64,
+                params: vec![
+                    Bound::Text(Some(to_json(&rows)?)),
+                    Bound::Int(Some(now.as_microsecond())),
+                    Bound::Int(Some(integration.id)),
+                ],
+                then,
+                now,
+            })
+            .await?;
+        if !stood {
+            // Not all of them are plain repeats any more (another node
+            // changed one, or the hint was wrong): nothing was written.
+            return Ok(None);
+        }
         self.intake_shortcuts
             .plain_repeats
             .fetch_add(1, Ordering::Relaxed);
@@ -272,25 +272,27 @@ impl Store {
             open_groups,
             digests,
         } = decided;
-        let mut tx = self.write(None, now).await?;
-        let inserted = tx
-            .execute_counted(
-                fresh_insert_sql(self.backend()),
-                vec![
+        let mut then = Recorded::default();
+        plan.queue_incident_events(&mut then, integration);
+        plan.queue_summary(&mut then, integration, now);
+        let stood = self
+            .checked_write(CheckedWrite {
+                sql: fresh_insert_sql(self.backend()),
+                expect: rows,
+                params: vec![
                     Bound::Text(Some(rows_json)),
                     Bound::Text(Some(open_groups)),
                     Bound::Text(Some(digests)),
                 ],
-            )
+                then,
+                now,
+            })
             .await?;
-        if inserted != rows {
+        if !stood {
             // An alert of the batch was stored, or an incident of its groups
-            // opened or closed, since the read: dropping the write undoes it.
+            // opened or closed, since the read: nothing was written.
             return Ok(None);
         }
-        plan.queue_incident_events(&mut tx, integration).await?;
-        plan.queue_summary(&mut tx, integration).await?;
-        tx.commit().await?;
         plan.remember(&self.repeat_hint, integration.id);
         self.intake_shortcuts
             .fresh_alerts
