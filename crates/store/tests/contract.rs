@@ -3793,6 +3793,7 @@ contract_tests!(
     concurrent_batches_of_one_alert_lose_no_update,
     plain_repeats_skip_the_read_only_while_they_are_plain,
     new_alerts_joining_an_open_incident_are_decided_before_the_lock,
+    an_alert_another_node_stored_is_not_stored_again_by_a_new_batch,
     racing_first_sends_of_one_alert_store_it_once,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
     two_nodes_checking_one_missed_heartbeat_raise_one_alert,
@@ -4726,6 +4727,34 @@ async fn new_alerts_joining_an_open_incident_are_decided_before_the_lock(db: &Te
     .await;
     assert_eq!(again.deduplicated, 2);
     assert_eq!(store.intake_shortcuts().plain_repeats, 1);
+}
+
+/// A node looks up only the alerts it may have stored itself. An alert
+/// another node stored comes in beside a new one: this node plans both as
+/// new, its checked insert falls short, and the pipeline stores the new
+/// alert and counts the other as a repeat. Nothing is stored twice, and
+/// the next batch of the same alerts is a plain repeat on this node too.
+async fn an_alert_another_node_stored_is_not_stored_again_by_a_new_batch(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, _svc, integration, _) = setup(store, false).await;
+    ingest(store, &integration, vec![firing("DiskFull", "db-1")], t(1)).await;
+
+    let other_node = Store::connect(&db.url).await.unwrap();
+    let batch = vec![firing("DiskFull", "db-1"), firing("DiskFull", "db-2")];
+    let mixed = ingest(&other_node, &integration, batch.clone(), t(2)).await;
+    assert_eq!((mixed.new, mixed.deduplicated), (1, 1));
+    assert_eq!(other_node.intake_shortcuts().fresh_alerts, 0);
+    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 2);
+    assert_eq!(
+        scalar(store, "SELECT count FROM alerts WHERE labels LIKE '%db-1%'").await,
+        2
+    );
+
+    let again = ingest(&other_node, &integration, batch, t(3)).await;
+    assert_eq!(again.deduplicated, 2);
+    assert_eq!(other_node.intake_shortcuts().plain_repeats, 1);
+    other_node.close().await;
 }
 
 /// Many senders with one new alert at once, record-only so every one of

@@ -166,6 +166,7 @@ impl Plan {
     /// (once the write is durable).
     fn remember(&self, hint: &RepeatHint, integration: i64) {
         for fp in &self.changed {
+            hint.remember_stored(integration, *fp);
             if let Some(st) = self.known.get(fp)
                 && st.record.status != AlertStatus::Resolved
                 && let Some(digest) = st.digest
@@ -779,8 +780,16 @@ impl Store {
             && signals.iter().all(|s| s.status == AlertStatus::Firing);
         if all_firing_once && rules.is_empty() {
             let suppressor = Suppressor::new(&silences, &windows, &rules, &[], now);
+            // Only the alerts this node may have stored are looked up; the
+            // checked insert refuses the batch if any other one is stored.
+            let maybe_stored: Vec<String> = fingerprints
+                .iter()
+                .filter(|fp| self.repeat_hint.may_exist(integration.id, **fp))
+                .map(|fp| fp.to_string())
+                .collect();
+            let fresh_params = batch_state_params(integration.id, &maybe_stored, &digests)?;
             if let Some(result) = self
-                .try_fresh_alerts(&prepared, &suppressor, state_params.clone(), &digests, now)
+                .try_fresh_alerts(&prepared, &suppressor, fresh_params, &digests, now)
                 .await?
             {
                 return Ok(result);
