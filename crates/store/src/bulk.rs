@@ -55,7 +55,9 @@ pub(crate) fn rows(backend: Backend, param: &str, columns: &[Column]) -> String 
         // `json_extract` reads as it is; `json_each` would render each row
         // as text for every column read, and each read parse it again.
         Backend::Sqlite => format!("jsonb_each({param})"),
-        Backend::Postgres => format!("json_array_elements({param}::json)"),
+        // Likewise `jsonb_array_elements`: `->>` on a `json` row parses
+        // its text again for every column read.
+        Backend::Postgres => format!("jsonb_array_elements({param}::jsonb)"),
     };
     format!("SELECT {} FROM {source}", selected.join(", "))
 }

@@ -487,12 +487,12 @@ fn batch_state_sql(backend: Backend) -> &'static str {
         };
         format!(
             "SELECT {pre}(SELECT {agg}({array}({STORED_COLUMNS})) FROM alerts \
-             WHERE integration_id = $1 AND fingerprint IN ({fps})){post} AS records, \
+             WHERE integration_id = $1 AND {fps}){post} AS records, \
              {pre}(SELECT {agg}({array}(g.incident_id, g.group_key, g.opened_at, g.auto_resolve)) \
              FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
-             WHERE t.is_open = 1 AND g.key_digest IN ({digests})){post} AS groups",
-            fps = bulk::texts(backend, "$2"),
-            digests = bulk::texts(backend, "$3"),
+             WHERE t.is_open = 1 AND {digests}){post} AS groups",
+            fps = bulk::in_texts(backend, "fingerprint", "$2"),
+            digests = bulk::in_texts(backend, "g.key_digest", "$3"),
         )
     })
 }

@@ -65,10 +65,16 @@ fn plain_repeats_sql(backend: Backend) -> &'static str {
                  WHERE integration_id = $3 AND (fingerprint, content_digest) IN (SELECT c0, c1 FROM ({rows})) \
                  AND status <> 'resolved'"
             ),
+            // The fingerprints as an array first: with a join alone, a
+            // planner whose statistics lag the table (a fresh or fast
+            // growing one) hashes the rows and scans every alert of the
+            // integration.
             Backend::Postgres => format!(
-                "UPDATE alerts SET count = alerts.count + 1, last_seen = $2 FROM ({rows}) AS v \
-                 WHERE alerts.integration_id = $3 AND alerts.fingerprint = v.c0 \
-                 AND alerts.content_digest = v.c1 AND alerts.status <> 'resolved'"
+                "UPDATE alerts SET count = alerts.count + 1, last_seen = $2 \
+                 WHERE alerts.integration_id = $3 \
+                 AND alerts.fingerprint = ANY(ARRAY(SELECT c0 FROM ({rows}) AS f)) \
+                 AND (alerts.fingerprint, alerts.content_digest) IN (SELECT c0, c1 FROM ({rows}) AS v) \
+                 AND alerts.status <> 'resolved'"
             ),
         }
     })
@@ -99,10 +105,10 @@ fn fresh_insert_sql(backend: Backend) -> &'static str {
         format!(
             "{} \
              WHERE COALESCE((SELECT {open_now} FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
-             WHERE t.is_open = 1 AND g.key_digest IN ({digests})), '') = $2 \
+             WHERE t.is_open = 1 AND {digests}), '') = $2 \
              ON CONFLICT (integration_id, fingerprint) DO NOTHING",
             bulk::insert_rows(backend, "alerts", &UPSERT_COLUMNS, "$1"),
-            digests = bulk::texts(backend, "$3"),
+            digests = bulk::in_texts(backend, "g.key_digest", "$3"),
         )
     })
 }
