@@ -719,10 +719,6 @@ impl WriteTx {
 pub(crate) struct Durable(oneshot::Receiver<Result<(), String>>);
 
 impl Durable {
-    /// For a write whose own outcome nobody waits for (the writes it carried
-    /// are waited for each on its own).
-    fn forget(self) {}
-
     /// Waits until the batch holding the write is committed.
     pub(crate) async fn wait(self) -> Result<(), StoreError> {
         match self.0.await {
@@ -1016,7 +1012,9 @@ impl Store {
         if let Some(job) = failed {
             let _ = job.reply.send(None);
         }
-        tx.commit_queued().await?.forget();
+        // Nobody waits for the round's own outcome: each write it carried
+        // waits on its own.
+        let _ = tx.commit_queued().await?;
         Ok(again)
     }
 }
