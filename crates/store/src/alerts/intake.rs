@@ -193,6 +193,21 @@ struct Stored {
 }
 
 impl Stored {
+    /// This row holding `record` instead of its own (without copying the
+    /// record it replaces).
+    fn with_record(&self, record: AlertRecord) -> Stored {
+        Stored {
+            record,
+            service: self.service,
+            action: self.action,
+            suppressed_by: self.suppressed_by.clone(),
+            flapping: self.flapping,
+            flap: self.flap.clone(),
+            incident: self.incident,
+            digest: self.digest,
+        }
+    }
+
     /// The digest this row should carry: that of its record and route, when
     /// it has a service (always, but for rows from before routing stored one).
     fn current_digest(&self) -> Option<ContentDigest> {
@@ -990,17 +1005,19 @@ impl Store {
                 full_rows.insert(fp);
                 plain_repeats.remove(&fp);
             }
-            let mut st = previous.cloned().unwrap_or_else(|| Stored {
-                record: record.clone(),
-                service: Some(d.service),
-                action: d.action,
-                suppressed_by: None,
-                flapping: false,
-                flap: FlapState::default(),
-                incident: None,
-                digest: None,
-            });
-            st.record = record;
+            let mut st = match previous {
+                Some(p) => p.with_record(record),
+                None => Stored {
+                    record,
+                    service: Some(d.service),
+                    action: d.action,
+                    suppressed_by: None,
+                    flapping: false,
+                    flap: FlapState::default(),
+                    incident: None,
+                    digest: None,
+                },
+            };
             if signal.status == AlertStatus::Firing {
                 st.service = Some(d.service);
                 st.action = d.action;
