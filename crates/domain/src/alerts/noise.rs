@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AlertUpdate, RouteAction};
+use super::{RouteAction, UpdateKind};
 
 /// The one thing the pipeline did with a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -99,17 +99,17 @@ impl NoiseMetrics {
 /// `may_page` is [`super::FlapOutcome::page`] of the transition; `joined`
 /// says the group decision was to join an open incident.
 pub fn outcome_of(
-    update: &AlertUpdate,
+    update: UpdateKind,
     suppressed: bool,
     may_page: bool,
     action: RouteAction,
     joined: bool,
 ) -> PipelineOutcome {
     match update {
-        AlertUpdate::Ignored(_) => PipelineOutcome::Ignored,
-        AlertUpdate::Repeat(_) => PipelineOutcome::Deduplicated,
-        AlertUpdate::Acknowledged(_) | AlertUpdate::Resolved(_) => PipelineOutcome::StateChanged,
-        AlertUpdate::New(_) | AlertUpdate::Reopened(_) => {
+        UpdateKind::Ignored => PipelineOutcome::Ignored,
+        UpdateKind::Repeat => PipelineOutcome::Deduplicated,
+        UpdateKind::Acknowledged | UpdateKind::Resolved => PipelineOutcome::StateChanged,
+        UpdateKind::New | UpdateKind::Reopened => {
             if suppressed {
                 PipelineOutcome::Suppressed
             } else if !may_page {
@@ -155,9 +155,9 @@ mod tests {
     #[test]
     fn outcomes_follow_the_pipeline_order() {
         use crate::alerts::IgnoreReason;
-        let ignored = AlertUpdate::Ignored(IgnoreReason::Stale);
+        let ignored = crate::alerts::AlertUpdate::Ignored(IgnoreReason::Stale);
         assert_eq!(
-            outcome_of(&ignored, true, true, RouteAction::Page, false),
+            outcome_of(ignored.kind(), true, true, RouteAction::Page, false),
             PipelineOutcome::Ignored
         );
         let signal = crate::alerts::AlertSignal {
@@ -174,7 +174,7 @@ mod tests {
         };
         let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("valid");
         let new = crate::alerts::apply_signal(None, &signal, now);
-        let o = |s, p, a, j| outcome_of(&new, s, p, a, j);
+        let o = |s, p, a, j| outcome_of(new.kind(), s, p, a, j);
         assert_eq!(
             o(true, false, RouteAction::RecordOnly, true),
             PipelineOutcome::Suppressed
@@ -198,7 +198,7 @@ mod tests {
         let rec = new.record().cloned().expect("a record");
         let repeat = crate::alerts::apply_signal(Some(&rec), &signal, now);
         assert_eq!(
-            outcome_of(&repeat, false, true, RouteAction::Page, false),
+            outcome_of(repeat.kind(), false, true, RouteAction::Page, false),
             PipelineOutcome::Deduplicated
         );
     }

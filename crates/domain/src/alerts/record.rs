@@ -81,7 +81,38 @@ pub enum AlertUpdate {
     Ignored(IgnoreReason),
 }
 
+/// Which of [`AlertUpdate`]'s cases an update is, without its record: for
+/// deciding on an update whose record has been taken to be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateKind {
+    New,
+    Repeat,
+    Acknowledged,
+    Resolved,
+    Reopened,
+    Ignored,
+}
+
+impl UpdateKind {
+    /// As [`AlertUpdate::starts_firing`].
+    pub fn starts_firing(self) -> bool {
+        matches!(self, UpdateKind::New | UpdateKind::Reopened)
+    }
+}
+
 impl AlertUpdate {
+    /// Which case this is.
+    pub fn kind(&self) -> UpdateKind {
+        match self {
+            AlertUpdate::New(_) => UpdateKind::New,
+            AlertUpdate::Repeat(_) => UpdateKind::Repeat,
+            AlertUpdate::Acknowledged(_) => UpdateKind::Acknowledged,
+            AlertUpdate::Resolved(_) => UpdateKind::Resolved,
+            AlertUpdate::Reopened(_) => UpdateKind::Reopened,
+            AlertUpdate::Ignored(_) => UpdateKind::Ignored,
+        }
+    }
+
     /// The record to store; `None` for ignored signals.
     pub fn record(&self) -> Option<&AlertRecord> {
         match self {
@@ -109,7 +140,7 @@ impl AlertUpdate {
     /// Whether the alert began to fire (new or reopened): the only updates
     /// that can lead to a page.
     pub fn starts_firing(&self) -> bool {
-        matches!(self, AlertUpdate::New(_) | AlertUpdate::Reopened(_))
+        self.kind().starts_firing()
     }
 }
 

@@ -23,10 +23,10 @@ use crate::tx::{Bound, Queue, WriteTx};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
 use opsdesk_domain::alerts::{
-    AlertRecord, AlertSignal, AlertStatus, AlertUpdate, AlertView, ContentDigest, Fingerprint,
-    FlapState, GroupDecision, GroupKey, InhibitRule, Labels, NoiseMetrics, OpenGroup,
-    PipelineOutcome, RouteAction, RoutingDecision, SuppressedBy, Suppressor, apply_signal,
-    decide_group, group_key, outcome_of, route, should_auto_resolve,
+    AlertRecord, AlertSignal, AlertStatus, AlertView, ContentDigest, Fingerprint, FlapState,
+    GroupDecision, GroupKey, InhibitRule, Labels, NoiseMetrics, OpenGroup, PipelineOutcome,
+    RouteAction, RoutingDecision, SuppressedBy, Suppressor, UpdateKind, apply_signal, decide_group,
+    group_key, outcome_of, route, should_auto_resolve,
 };
 use opsdesk_domain::limits::{BODY_MAX_BYTES, TITLE_MAX_CHARS};
 use opsdesk_domain::{Actor, Role, ServiceId, TeamId, TicketId, TicketKind, Transition, UserId};
@@ -979,7 +979,8 @@ impl Store {
             let d = &prepared.decisions[i];
             let previous = known.get(&fp);
             let update = apply_signal(previous.map(|p| &p.record), signal, now);
-            let Some(record) = update.record().cloned() else {
+            let kind = update.kind();
+            let Some(record) = update.into_record() else {
                 result.ignored += 1;
                 noise
                     .entry(d.service)
@@ -987,7 +988,7 @@ impl Store {
                     .record(PipelineOutcome::Ignored);
                 continue;
             };
-            let plain = matches!(update, AlertUpdate::Repeat(_))
+            let plain = kind == UpdateKind::Repeat
                 && previous.is_some_and(|p| {
                     let mut expect = p.record.clone();
                     expect.count = expect.count.saturating_add(1);
@@ -1022,9 +1023,9 @@ impl Store {
                 st.service = Some(d.service);
                 st.action = d.action;
             }
-            let transition = match &update {
-                AlertUpdate::New(_) | AlertUpdate::Reopened(_) => Some(AlertStatus::Firing),
-                AlertUpdate::Resolved(_) => Some(AlertStatus::Resolved),
+            let transition = match kind {
+                UpdateKind::New | UpdateKind::Reopened => Some(AlertStatus::Firing),
+                UpdateKind::Resolved => Some(AlertStatus::Resolved),
                 _ => None,
             };
             let mut may_page = true;
@@ -1034,9 +1035,9 @@ impl Store {
                 may_page = o.page;
             }
             let mut joined = false;
-            match &update {
-                AlertUpdate::New(_) | AlertUpdate::Reopened(_) => {
-                    if matches!(update, AlertUpdate::New(_)) {
+            match kind {
+                UpdateKind::New | UpdateKind::Reopened => {
+                    if kind == UpdateKind::New {
                         result.new += 1;
                     } else {
                         result.reopened += 1;
@@ -1098,7 +1099,7 @@ impl Store {
                         }));
                     }
                 }
-                AlertUpdate::Resolved(_) => {
+                UpdateKind::Resolved => {
                     result.resolved += 1;
                     ended.push(fp.to_string());
                     if let Some(incident) = st.incident
@@ -1107,13 +1108,13 @@ impl Store {
                         check_resolve.push(incident);
                     }
                 }
-                AlertUpdate::Acknowledged(_) => result.acknowledged += 1,
-                AlertUpdate::Repeat(_) => result.deduplicated += 1,
-                AlertUpdate::Ignored(_) => {}
+                UpdateKind::Acknowledged => result.acknowledged += 1,
+                UpdateKind::Repeat => result.deduplicated += 1,
+                UpdateKind::Ignored => {}
             }
             let outcome = outcome_of(
-                &update,
-                st.suppressed_by.is_some() && update.starts_firing(),
+                kind,
+                st.suppressed_by.is_some() && kind.starts_firing(),
                 may_page,
                 d.action,
                 joined,
