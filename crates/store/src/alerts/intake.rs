@@ -516,9 +516,10 @@ fn batch_state_sql(backend: Backend) -> &'static str {
 /// distinct fingerprints and the digests of its group keys.
 fn batch_state_params(
     integration: i64,
-    fingerprints: &[String],
+    fingerprints: &[Fingerprint],
     digests: &[String],
 ) -> Result<Vec<Bound>, StoreError> {
+    let fingerprints: Vec<String> = fingerprints.iter().map(Fingerprint::to_string).collect();
     Ok(vec![
         Bound::Int(Some(integration)),
         Bound::Text(Some(to_json(&fingerprints)?)),
@@ -758,11 +759,11 @@ impl Store {
         // for the database and the pipeline only: the distinct
         // fingerprints, and the group key of every firing alert that could
         // page (those that turn out to start firing look their group up).
-        let mut distinct: Vec<String> = Vec::with_capacity(fingerprints.len());
+        let mut distinct: Vec<Fingerprint> = Vec::with_capacity(fingerprints.len());
         let mut seen = HashSet::with_capacity(fingerprints.len());
         for fp in &fingerprints {
             if seen.insert(*fp) {
-                distinct.push(fp.to_string());
+                distinct.push(*fp);
             }
         }
         let mut keys: Vec<Option<GroupKey>> = vec![None; signals.len()];
@@ -787,7 +788,6 @@ impl Store {
             owners,
             truncated: batch.truncated,
         };
-        let state_params = batch_state_params(integration.id, &distinct, &digests)?;
 
         // Alerts all new to us: decided before the lock when no inhibition
         // rule needs the firing alerts (a read under the lock).
@@ -797,10 +797,10 @@ impl Store {
             let suppressor = Suppressor::new(&silences, &windows, &rules, &[], now);
             // Only the alerts this node may have stored are looked up; the
             // checked insert refuses the batch if any other one is stored.
-            let maybe_stored: Vec<String> = fingerprints
+            let maybe_stored: Vec<Fingerprint> = fingerprints
                 .iter()
-                .filter(|fp| self.repeat_hint.may_exist(integration.id, **fp))
-                .map(|fp| fp.to_string())
+                .copied()
+                .filter(|fp| self.repeat_hint.may_exist(integration.id, *fp))
                 .collect();
             let fresh_params = batch_state_params(integration.id, &maybe_stored, &digests)?;
             if let Some(result) = self
@@ -811,6 +811,7 @@ impl Store {
             }
         }
 
+        let state_params = batch_state_params(integration.id, &distinct, &digests)?;
         let mut tx = self.write(None, now).await?;
         // The stored records of the batch's alerts and the open incidents
         // of the groups they could join, in one query.

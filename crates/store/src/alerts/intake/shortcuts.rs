@@ -414,12 +414,8 @@ mod tests {
             truncated: 0,
         };
         let suppressor = Suppressor::new(&[], &[], &[], &[], at(2));
-        let params = super::super::batch_state_params(
-            integration.id,
-            &[fingerprints[0].to_string()],
-            &digests,
-        )
-        .expect("params");
+        let params = super::super::batch_state_params(integration.id, &[fingerprints[0]], &digests)
+            .expect("params");
         let decided = store
             .decide_fresh_alerts(&prepared, &suppressor, params, &digests, at(2))
             .await
