@@ -695,6 +695,21 @@ fn queue_received_event(
     );
 }
 
+/// Each signal's route through the integration's rules and its
+/// fingerprint: the first step of intake, before anything is read.
+fn route_and_fingerprint(
+    integration: &Integration,
+    signals: &[AlertSignal],
+) -> (Vec<RoutingDecision>, Vec<Fingerprint>) {
+    let fallback = integration.fallback();
+    let decisions = signals
+        .iter()
+        .map(|s| route(&integration.routes, &fallback, s))
+        .collect();
+    let fingerprints = signals.iter().map(|s| s.fingerprint()).collect();
+    (decisions, fingerprints)
+}
+
 /// The system actor automatic transitions are made by.
 const SYSTEM: Actor = Actor {
     user_id: UserId(0),
@@ -719,12 +734,7 @@ impl Store {
         // Stored times have microsecond precision (as `WriteTx::now`).
         let now = Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now);
         let signals = batch.signals;
-        let fallback = integration.fallback();
-        let decisions: Vec<RoutingDecision> = signals
-            .iter()
-            .map(|s| route(&integration.routes, &fallback, s))
-            .collect();
-        let fingerprints: Vec<Fingerprint> = signals.iter().map(|s| s.fingerprint()).collect();
+        let (decisions, fingerprints) = route_and_fingerprint(integration, &signals);
         if let Some(result) = self
             .try_plain_repeats(
                 integration,

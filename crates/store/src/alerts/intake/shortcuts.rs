@@ -318,7 +318,7 @@ mod tests {
     use crate::alerts::{IntakeBatch, IntegrationInput};
     use crate::directory::ServiceInput;
     use crate::testing::TestDb;
-    use opsdesk_domain::alerts::{GroupKey, group_key, parse_generic, route};
+    use opsdesk_domain::alerts::{GroupKey, group_key, parse_generic};
     use opsdesk_domain::transition::ReopenPolicy;
     use opsdesk_domain::{Actor, Role, Transition};
 
@@ -329,6 +329,26 @@ mod tests {
     fn one_alert(instance: &str) -> Vec<AlertSignal> {
         let body = serde_json::json!({"alerts": [{"labels": {"alertname": "DiskFull", "instance": instance}}]});
         parse_generic(body.to_string().as_bytes()).expect("a valid generic body")
+    }
+
+    /// Sends one alert of `instance` through the whole of intake.
+    async fn ingest_one(
+        store: &Store,
+        integration: &Integration,
+        instance: &str,
+        now: Timestamp,
+    ) -> IntakeResult {
+        store
+            .ingest_alerts(
+                integration,
+                IntakeBatch {
+                    signals: one_alert(instance),
+                    truncated: 0,
+                },
+                now,
+            )
+            .await
+            .expect("ingested")
     }
 
     async fn rows_of(store: &Store) -> i64 {
@@ -377,27 +397,12 @@ mod tests {
             )
             .await
             .expect("integration");
-        let first = store
-            .ingest_alerts(
-                &integration,
-                IntakeBatch {
-                    signals: one_alert("db-1"),
-                    truncated: 0,
-                },
-                at(1),
-            )
-            .await
-            .expect("the first alert opens an incident");
+        let first = ingest_one(store, &integration, "db-1", at(1)).await;
         assert_eq!(first.incidents_opened.len(), 1);
 
         // Decide a new alert of the same group: it joins the open incident.
         let signals = one_alert("db-2");
-        let fallback = integration.fallback();
-        let decisions: Vec<RoutingDecision> = signals
-            .iter()
-            .map(|s| route(&integration.routes, &fallback, s))
-            .collect();
-        let fingerprints: Vec<Fingerprint> = signals.iter().map(|s| s.fingerprint()).collect();
+        let (decisions, fingerprints) = super::super::route_and_fingerprint(&integration, &signals);
         let key: GroupKey = group_key(
             decisions[0].service,
             &decisions[0].group_by,
@@ -453,17 +458,7 @@ mod tests {
         assert_eq!(rows_of(store).await, before, "and stores nothing");
 
         // Decided again, the alert opens a new incident under the lock.
-        let again = store
-            .ingest_alerts(
-                &integration,
-                IntakeBatch {
-                    signals: one_alert("db-2"),
-                    truncated: 0,
-                },
-                at(3),
-            )
-            .await
-            .expect("ingested");
+        let again = ingest_one(store, &integration, "db-2", at(3)).await;
         assert_eq!(again.incidents_opened.len(), 1);
         assert_ne!(again.incidents_opened, first.incidents_opened);
     }
