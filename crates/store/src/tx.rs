@@ -588,19 +588,20 @@ impl WriteTx {
         kind: &str,
         data: serde_json::Value,
     ) -> Result<i64, StoreError> {
-        Ok(self.append_event(entity, entity_id, kind, data))
+        Ok(self.append_event(entity, entity_id, kind, data.to_string()))
     }
 
+    /// Chains an event whose data is already JSON text: events recorded
+    /// before the writer lock are serialized then, not while it is held.
     fn append_event(
         &mut self,
         entity: &str,
         entity_id: impl Display,
         kind: &str,
-        data: serde_json::Value,
+        data: String,
     ) -> i64 {
         let seq = self.batch.head_seq + 1;
         let entity_id = entity_id.to_string();
-        let data = data.to_string();
         let at = self.now_micros();
         let actor = self.actor.map(|a| a.0);
         let event = ChainedEvent {
@@ -754,12 +755,13 @@ impl Queue for WriteTx {
         kind: &str,
         data: serde_json::Value,
     ) {
-        self.append_event(entity, entity_id, kind, data);
+        self.append_event(entity, entity_id, kind, data.to_string());
     }
 }
 
 /// Statements and events recorded now, to be added to a write later: the
-/// events are chained only then, behind whatever the log holds by then.
+/// events are chained only then, behind whatever the log holds by then,
+/// but their data is serialized now, before the writer lock.
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {
     statements: Vec<Deferred>,
@@ -771,7 +773,8 @@ struct RecordedEvent {
     entity: String,
     entity_id: String,
     kind: String,
-    data: serde_json::Value,
+    /// The event's data as JSON text, serialized when recorded.
+    data: String,
 }
 
 impl Queue for Recorded {
@@ -790,7 +793,7 @@ impl Queue for Recorded {
             entity: entity.to_string(),
             entity_id,
             kind: kind.to_string(),
-            data,
+            data: data.to_string(),
         });
     }
 }
