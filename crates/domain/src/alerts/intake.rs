@@ -18,6 +18,22 @@ use super::limits::{
 };
 use super::{AlertSignal, AlertStatus, Labels, Severity, SignalSource};
 use crate::FieldError;
+use std::fmt::{self, Display};
+
+/// A field of the `i`-th alert of a batch, as errors name it
+/// (`alerts[3].labels`). Written out only when there is an error to
+/// report, so checking a valid alert builds no text.
+#[derive(Debug, Clone, Copy)]
+struct AlertField {
+    index: usize,
+    name: &'static str,
+}
+
+impl Display for AlertField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "alerts[{}].{}", self.index, self.name)
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Alertmanager webhook, version 4
@@ -162,13 +178,13 @@ fn alertmanager_alert(
     errors: &mut Vec<FieldError>,
 ) -> Option<AlertSignal> {
     let before = errors.len();
-    let field = |name: &str| format!("alerts[{i}].{name}");
+    let field = |name: &'static str| AlertField { index: i, name };
     let status = match alert.status.as_str() {
         "firing" => Some(AlertStatus::Firing),
         "resolved" => Some(AlertStatus::Resolved),
         other => {
             errors.push(FieldError::new(
-                field("status"),
+                field("status").to_string(),
                 format!("{other:?} is not one of: firing, resolved"),
             ));
             None
@@ -176,7 +192,7 @@ fn alertmanager_alert(
     };
     if alert.labels.is_empty() {
         errors.push(FieldError::new(
-            field("labels"),
+            field("labels").to_string(),
             "must not be empty: labels are what identifies an alert",
         ));
     }
@@ -536,14 +552,14 @@ fn generic_alert(
     errors: &mut Vec<FieldError>,
 ) -> Option<AlertSignal> {
     let before = errors.len();
-    let field = |name: &str| format!("alerts[{i}].{name}");
+    let field = |name: &'static str| AlertField { index: i, name };
     let status = match alert.status.as_deref().unwrap_or("firing") {
         "firing" => Some(AlertStatus::Firing),
         "acknowledged" => Some(AlertStatus::Acknowledged),
         "resolved" => Some(AlertStatus::Resolved),
         other => {
             errors.push(FieldError::new(
-                field("status"),
+                field("status").to_string(),
                 format!("{other:?} is not one of: firing, acknowledged, resolved"),
             ));
             None
@@ -553,7 +569,7 @@ fn generic_alert(
         check_dedup_key(&field("dedup_key"), key, errors);
     } else if alert.labels.is_empty() {
         errors.push(FieldError::new(
-            field("labels"),
+            field("labels").to_string(),
             "must not be empty unless dedup_key is given: one of them identifies the alert",
         ));
     }
@@ -564,7 +580,7 @@ fn generic_alert(
             Some(v) => *v,
             None => {
                 errors.push(FieldError::new(
-                    field("severity"),
+                    field("severity").to_string(),
                     format!("{s:?} is not one of: critical, error, warning, info"),
                 ));
                 Severity::DEFAULT
@@ -597,7 +613,7 @@ fn generic_alert(
         && e < s
     {
         errors.push(FieldError::new(
-            field("ends_at"),
+            field("ends_at").to_string(),
             format!("{e} is before starts_at {s}"),
         ));
     }
@@ -667,7 +683,11 @@ fn decode<'a, T: Deserialize<'a>>(body: &'a [u8], what: &str) -> Result<T, Vec<F
 const GO_ZERO_TIME_SECOND: i64 = -62_135_596_800;
 
 /// An RFC 3339 time; empty text and Go's zero time are "not given".
-fn parse_time(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<Timestamp> {
+fn parse_time(
+    field: &(impl Display + ?Sized),
+    text: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Timestamp> {
     if text.is_empty() {
         return None;
     }
@@ -676,7 +696,7 @@ fn parse_time(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<T
         Ok(ts) => Some(ts),
         Err(e) => {
             errors.push(FieldError::new(
-                field,
+                field.to_string(),
                 format!("is not an RFC 3339 time with offset: {e}"),
             ));
             None
@@ -684,47 +704,61 @@ fn parse_time(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<T
     }
 }
 
-fn check_dedup_key(field: &str, key: &str, errors: &mut Vec<FieldError>) {
+fn check_dedup_key(field: &(impl Display + ?Sized), key: &str, errors: &mut Vec<FieldError>) {
     if key.is_empty() {
-        errors.push(FieldError::new(field, "must not be empty when given"));
+        errors.push(FieldError::new(
+            field.to_string(),
+            "must not be empty when given",
+        ));
     } else if key.len() > DEDUP_KEY_MAX_BYTES {
         errors.push(FieldError::new(
-            field,
+            field.to_string(),
             format!(
                 "is {} bytes long; the limit is {DEDUP_KEY_MAX_BYTES}",
                 key.len()
             ),
         ));
     } else if key.contains('\0') {
-        errors.push(FieldError::new(field, "must not contain NUL characters"));
+        errors.push(FieldError::new(
+            field.to_string(),
+            "must not contain NUL characters",
+        ));
     }
 }
 
-fn check_label_text(field: &str, value: &str, required: bool, errors: &mut Vec<FieldError>) {
+fn check_label_text(
+    field: &(impl Display + ?Sized),
+    value: &str,
+    required: bool,
+    errors: &mut Vec<FieldError>,
+) {
     if required && value.trim().is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
+        errors.push(FieldError::new(field.to_string(), "must not be empty"));
     } else if value.len() > LABEL_VALUE_MAX_BYTES {
         errors.push(FieldError::new(
-            field,
+            field.to_string(),
             format!(
                 "is {} bytes long; the limit is {LABEL_VALUE_MAX_BYTES}",
                 value.len()
             ),
         ));
     } else if value.contains('\0') {
-        errors.push(FieldError::new(field, "must not contain NUL characters"));
+        errors.push(FieldError::new(
+            field.to_string(),
+            "must not contain NUL characters",
+        ));
     }
 }
 
-fn check_url(field: &str, url: &str, errors: &mut Vec<FieldError>) {
+fn check_url(field: &(impl Display + ?Sized), url: &str, errors: &mut Vec<FieldError>) {
     if url.len() > URL_MAX_BYTES {
         errors.push(FieldError::new(
-            field,
+            field.to_string(),
             format!("is {} bytes long; the limit is {URL_MAX_BYTES}", url.len()),
         ));
     } else if url.chars().any(char::is_control) {
         errors.push(FieldError::new(
-            field,
+            field.to_string(),
             "must not contain control characters",
         ));
     }

@@ -6,6 +6,7 @@
 //! enough that one request cannot make us hash or store megabytes per alert.
 
 use crate::FieldError;
+use std::fmt::Display;
 
 /// Largest request body the intake parsers accept, in bytes. The edge should
 /// refuse larger bodies before reading them; this is the domain's backstop.
@@ -64,7 +65,11 @@ pub fn is_label_name(name: &str) -> bool {
 
 /// Checks a label set; errors name `{field}` for the set as a whole and
 /// `{field}.{name}` for one value.
-pub fn check_labels(field: &str, labels: &super::Labels, errors: &mut Vec<FieldError>) {
+pub fn check_labels(
+    field: &(impl Display + ?Sized),
+    labels: &super::Labels,
+    errors: &mut Vec<FieldError>,
+) {
     check_map(
         field,
         labels,
@@ -76,7 +81,11 @@ pub fn check_labels(field: &str, labels: &super::Labels, errors: &mut Vec<FieldE
 }
 
 /// Checks an annotation set, like [`check_labels`] with larger values.
-pub fn check_annotations(field: &str, annotations: &super::Labels, errors: &mut Vec<FieldError>) {
+pub fn check_annotations(
+    field: &(impl Display + ?Sized),
+    annotations: &super::Labels,
+    errors: &mut Vec<FieldError>,
+) {
     check_map(
         field,
         annotations,
@@ -88,7 +97,7 @@ pub fn check_annotations(field: &str, annotations: &super::Labels, errors: &mut 
 }
 
 fn check_map(
-    field: &str,
+    field: &(impl Display + ?Sized),
     map: &super::Labels,
     max_entries: usize,
     max_value: usize,
@@ -97,7 +106,7 @@ fn check_map(
 ) {
     if map.len() > max_entries {
         errors.push(FieldError::new(
-            field,
+            field.to_string(),
             format!("has {} {what}; the limit is {max_entries}", map.len()),
         ));
         // Checking each of thousands of entries would only bury this error.
@@ -106,7 +115,7 @@ fn check_map(
     for (name, value) in map {
         if name.len() > LABEL_NAME_MAX_BYTES {
             errors.push(FieldError::new(
-                field,
+                field.to_string(),
                 format!(
                     "a name is {} bytes long; the limit is {LABEL_NAME_MAX_BYTES}",
                     name.len()
@@ -114,7 +123,7 @@ fn check_map(
             ));
         } else if !is_label_name(name) {
             errors.push(FieldError::new(
-                field,
+                field.to_string(),
                 format!("{name:?} is not a valid name (use letters, digits and '_', not starting with a digit)"),
             ));
         }
@@ -153,24 +162,27 @@ fn safe_name(name: &str) -> String {
 /// Checks a single free-text field that must be one line of at most
 /// `max_chars` characters (summaries, comments).
 pub fn check_line(
-    field: &str,
+    field: &(impl Display + ?Sized),
     value: &str,
     max_chars: usize,
     required: bool,
     errors: &mut Vec<FieldError>,
 ) {
     if required && value.trim().is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
+        errors.push(FieldError::new(field.to_string(), "must not be empty"));
         return;
     }
     let chars = value.chars().count();
     if chars > max_chars {
         errors.push(FieldError::new(
-            field,
+            field.to_string(),
             format!("is {chars} characters long; the limit is {max_chars}"),
         ));
     } else if value.contains('\0') {
-        errors.push(FieldError::new(field, "must not contain NUL characters"));
+        errors.push(FieldError::new(
+            field.to_string(),
+            "must not contain NUL characters",
+        ));
     }
 }
 
