@@ -110,8 +110,9 @@ const SQLITE_PAGE_SIZE_PRAGMA: &str = "PRAGMA page_size = 8192";
 /// writes and the index pages it touches stay in memory between batches.
 const WRITER_CACHE_PRAGMA: &str = "PRAGMA cache_size = -65536";
 /// The writer connection checkpoints inline only as a backstop, when the
-/// background checkpointer has fallen this far behind (pages).
-const WRITER_AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 16384";
+/// background checkpointer has fallen this far behind: 8,192 pages, 64 MiB
+/// of log at 8 KiB a page.
+const WRITER_AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 8192";
 /// Every write is a savepoint of the batch transaction, and SQLite copies
 /// each page a savepoint first changes into a sub-journal. Past 64 KiB that
 /// journal spills to a temporary file, opened, written and closed per
