@@ -50,7 +50,10 @@ pub use intake::{
 };
 pub use matcher::{MatchOp, Matcher, MatcherError, Matchers};
 pub use noise::{NoiseMetrics, PipelineOutcome, outcome_of};
-pub use record::{AlertRecord, AlertUpdate, IgnoreReason, UpdateKind, apply_signal, signal_time};
+pub use record::{
+    AcknowledgeRefused, AlertRecord, AlertUpdate, IgnoreReason, UpdateKind, acknowledge,
+    apply_signal, signal_time,
+};
 pub use repeat::ContentDigest;
 pub use routing::{
     Fallback, Route, RouteAction, RoutingDecision, UrgencyMap, default_incident_impact, route,

@@ -10,13 +10,13 @@
 use jiff::civil::{Weekday, time};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::alerts::{
-    AlertSignal, AlertStatus, AlertUpdate, AlertView, Fallback, Fingerprint, GroupBy,
-    GroupDecision, GroupKey, IgnoreReason, InhibitRule, Labels, MaintenanceSchedule,
+    AcknowledgeRefused, AlertSignal, AlertStatus, AlertUpdate, AlertView, Fallback, Fingerprint,
+    GroupBy, GroupDecision, GroupKey, IgnoreReason, InhibitRule, Labels, MaintenanceSchedule,
     MaintenanceWindow, MaintenanceWindowId, MatchOp, Matcher, Matchers, OpenGroup, Route,
     RouteAction, Severity, SignalSource, Silence, SilenceId, SilenceState, SuppressedBy,
-    Suppressor, UrgencyMap, apply_signal, decide_group, group_key, route, should_auto_resolve,
-    suppression, validate_inhibit_rule, validate_maintenance_window, validate_routes,
-    validate_silence,
+    Suppressor, UrgencyMap, acknowledge, apply_signal, decide_group, group_key, route,
+    should_auto_resolve, suppression, validate_inhibit_rule, validate_maintenance_window,
+    validate_routes, validate_silence,
 };
 use opsdesk_domain::{Impact, ServiceId, TicketId, Urgency, UserId};
 
@@ -1215,6 +1215,19 @@ fn future_times_are_clamped_and_resolve_keeps_descriptions() {
     assert_eq!(done.summary, "disk 91% full");
     assert_eq!(done.labels, labels(l));
     assert_eq!(done.resolved_at, Some(ts("2026-06-01T10:05:00Z")));
+}
+
+#[test]
+fn a_person_acknowledges_only_a_firing_alert() {
+    // (status, what acknowledging it gives: a change, no change, a refusal)
+    let cases: &[(AlertStatus, Result<bool, AcknowledgeRefused>)] = &[
+        (AlertStatus::Firing, Ok(true)),
+        (AlertStatus::Acknowledged, Ok(false)),
+        (AlertStatus::Resolved, Err(AcknowledgeRefused::Resolved)),
+    ];
+    for (status, expected) in cases {
+        assert_eq!(acknowledge(*status), *expected, "{status:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------

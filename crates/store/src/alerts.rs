@@ -21,7 +21,7 @@ use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::alerts::{
     AlertStatus, Fallback, FlapPolicy, GroupBy, InhibitRule, Labels, MaintenanceSchedule,
     MaintenanceWindow, MaintenanceWindowId, Matchers, NoiseMetrics, Route, RouteAction, Severity,
-    SignalSource, Silence, SilenceId, SilenceState, SuppressedBy, UrgencyMap,
+    SignalSource, Silence, SilenceId, SilenceState, SuppressedBy, UrgencyMap, acknowledge,
     validate_inhibit_rule, validate_maintenance_window, validate_routes, validate_silence,
 };
 use opsdesk_domain::limits::check_short_text;
@@ -702,6 +702,48 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::not_found("alert", id))?;
         alert(&row)
+    }
+
+    /// A person acknowledges an alert (`opsdesk_domain::alerts::acknowledge`):
+    /// a firing alert becomes acknowledged, with an `alert.acknowledged`
+    /// event naming who; an acknowledged one stays as it is (a retry is
+    /// harmless); a resolved one is a conflict and nothing is written.
+    /// Later firing signals are repeats that leave it acknowledged.
+    pub async fn acknowledge_alert(
+        &self,
+        id: i64,
+        actor: UserId,
+        now: Timestamp,
+    ) -> Result<Alert, StoreError> {
+        let mut tx = self.write(Some(actor), now).await?;
+        let row = sqlx::query("SELECT status, fingerprint FROM alerts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn().await?)
+            .await?
+            .ok_or_else(|| StoreError::not_found("alert", id))?;
+        let status: String = row.try_get("status")?;
+        let fingerprint: String = row.try_get("fingerprint")?;
+        let changes = acknowledge(parse("status", &status)?)
+            .map_err(|refused| StoreError::Conflict(refused.to_string()))?;
+        if changes {
+            let at = tx.now_micros();
+            sqlx::query(
+                "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $1 WHERE id = $2",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(tx.conn().await?)
+            .await?;
+            tx.event(
+                "alert",
+                id,
+                "alert.acknowledged",
+                json!({"fingerprint": fingerprint}),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        self.get_alert(id).await
     }
 
     /// An incident's alerts, oldest first.

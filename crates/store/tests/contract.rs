@@ -3795,6 +3795,7 @@ contract_tests!(
     new_alerts_joining_an_open_incident_are_decided_before_the_lock,
     an_alert_another_node_stored_is_not_stored_again_by_a_new_batch,
     racing_first_sends_of_one_alert_store_it_once,
+    people_acknowledge_firing_alerts,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
     two_nodes_checking_one_missed_heartbeat_raise_one_alert,
 );
@@ -4662,6 +4663,85 @@ async fn plain_repeats_skip_the_read_only_while_they_are_plain(db: &TestDb) {
     ingest(store, &integration, vec![b.clone(), b.clone()], t(9)).await;
     assert_eq!(shortcut(before), 1);
     assert_eq!(alert_rows(store).await, vec![firing_row(8), firing_row(9)]);
+}
+
+/// A person acknowledges a firing alert: it stays acknowledged through
+/// later repeats, acknowledging it again writes nothing, and a resolved
+/// alert cannot be acknowledged.
+async fn people_acknowledge_firing_alerts(db: &TestDb) {
+    use alert_fixtures::*;
+    use opsdesk_domain::alerts::AlertStatus;
+    let store = &db.store;
+    let (p, _svc, integration, _) = setup(store, false).await;
+    let (a, b) = (firing("DiskFull", "db-1"), firing("DiskFull", "db-2"));
+    ingest(store, &integration, vec![a.clone(), b.clone()], t(1)).await;
+    let ids: Vec<i64> = sqlx::query("SELECT id FROM alerts ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("id").unwrap())
+        .collect();
+
+    let acked = store
+        .acknowledge_alert(ids[0], p.agent.id, t(2))
+        .await
+        .unwrap();
+    assert_eq!(acked.status, AlertStatus::Acknowledged);
+    assert_eq!(acked.acknowledged_at, Some(t(2)));
+    assert_eq!(acked.count, 1, "a person is not a signal");
+    let events = all_events(store).await;
+    let event = events.last().unwrap();
+    assert_eq!(
+        (
+            event.entity.as_str(),
+            event.entity_id.clone(),
+            event.kind.as_str()
+        ),
+        ("alert", ids[0].to_string(), "alert.acknowledged")
+    );
+    assert_eq!(event.actor_id, Some(p.agent.id));
+    assert_eq!(event.data["fingerprint"], acked.fingerprint.as_str());
+
+    // Again: nothing changes, nothing is written.
+    let again = store
+        .acknowledge_alert(ids[0], p.agent2.id, t(3))
+        .await
+        .unwrap();
+    assert_eq!(again.acknowledged_at, Some(t(2)));
+    assert_eq!(all_events(store).await.len(), events.len());
+
+    // Repeats leave it acknowledged.
+    ingest(store, &integration, vec![a.clone(), b.clone()], t(4)).await;
+    let repeated = store.get_alert(ids[0]).await.unwrap();
+    assert_eq!(
+        (repeated.status, repeated.count),
+        (AlertStatus::Acknowledged, 2)
+    );
+
+    // Resolved: refused, and nothing is written.
+    ingest(
+        store,
+        &integration,
+        vec![resolved("DiskFull", "db-2")],
+        t(5),
+    )
+    .await;
+    let before = all_events(store).await.len();
+    let refused = expect_conflict(store.acknowledge_alert(ids[1], p.agent.id, t(6)).await);
+    assert!(refused.contains("resolved"), "{refused}");
+    assert_eq!(all_events(store).await.len(), before);
+    let resolved_alert = store.get_alert(ids[1]).await.unwrap();
+    assert_eq!(
+        (resolved_alert.status, resolved_alert.acknowledged_at),
+        (AlertStatus::Resolved, None)
+    );
+    assert!(matches!(
+        store
+            .acknowledge_alert(ids[1] + 1000, p.agent.id, t(6))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 /// New alerts that only join an incident already open are decided before

@@ -238,6 +238,30 @@ pub fn apply_signal(
     }
 }
 
+/// Why a person cannot acknowledge an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AcknowledgeRefused {
+    /// Its occurrence is over; if it fires again it is a new one, which
+    /// can be acknowledged then.
+    #[error("the alert is resolved; only a firing alert can be acknowledged")]
+    Resolved,
+}
+
+/// A person acknowledging an alert (from the API, the CLI or the web
+/// page), as opposed to a sender's acknowledge signal: `Ok(true)` when a
+/// firing alert becomes acknowledged, `Ok(false)` when it already is
+/// (acknowledging twice is not an error, so a retried request is
+/// harmless). Only the status and `acknowledged_at` move: `count` and
+/// `last_seen` count signals, and this is not one. Later firing signals
+/// are repeats that leave it acknowledged, as in the table above.
+pub fn acknowledge(status: AlertStatus) -> Result<bool, AcknowledgeRefused> {
+    match status {
+        AlertStatus::Firing => Ok(true),
+        AlertStatus::Acknowledged => Ok(false),
+        AlertStatus::Resolved => Err(AcknowledgeRefused::Resolved),
+    }
+}
+
 /// Copies the descriptive fields of a firing signal.
 fn describe(rec: &mut AlertRecord, signal: &AlertSignal) {
     if rec.labels != signal.labels {
