@@ -181,6 +181,14 @@ fn alert_commands_end_to_end() {
         "{}",
         out.stdout
     );
+    let out = cli(&server, &["alert", "ack", &id]).ok();
+    assert!(
+        out.stdout.contains(&format!("Alert {id} is acknowledged")),
+        "{}",
+        out.stdout
+    );
+    let acked = cli(&server, &["alert", "show", &id, "--json"]).ok().json();
+    assert_eq!(acked["status"], "acknowledged");
     let resolved = cli(&server, &["alert", "list", "--state", "resolved"]).ok();
     assert!(
         resolved.stdout.contains("No alerts match."),

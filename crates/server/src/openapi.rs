@@ -25,7 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         alerts::alertmanager, alerts::generic, alerts::pagerduty,
         alerts::list_integrations, alerts::create_integration, alerts::show_integration,
         alerts::update_integration, alerts::disable_integration, alerts::set_routes,
-        alerts::list_alerts, alerts::show_alert, alerts::noise,
+        alerts::list_alerts, alerts::show_alert, alerts::acknowledge_alert, alerts::noise,
         alerts::list_silences, alerts::create_silence, alerts::show_silence, alerts::update_silence,
         alerts::expire_silence,
         alerts::list_windows, alerts::create_window, alerts::show_window, alerts::update_window,

@@ -69,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{number}/unlink", post(ticket::unlink))
         .route("/tickets/{number}/merge", post(ticket::merge))
         .route("/alerts", get(alerts::alerts))
+        .route("/alerts/{id}/acknowledge", post(alerts::acknowledge_alert))
         .route(
             "/alerts/silences",
             get(alerts::silences).post(alerts::create_silence),

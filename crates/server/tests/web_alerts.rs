@@ -312,6 +312,47 @@ async fn alert_pages_are_for_the_desk(s: &TestServer) {
     assert_eq!(s.count("alert_silences").await, 0);
 }
 
+/// An agent acknowledges a firing alert with its button in the list; a
+/// requester's post is refused and changes nothing.
+async fn agents_acknowledge_alerts_from_the_list(s: &TestServer) {
+    alerts_arrive(s).await;
+    let listed = s.get("/api/v1/alerts", &s.agent).await.json.clone();
+    let id = listed["alerts"][0]["id"].as_i64().expect("id");
+    let action = format!("action=\"/alerts/{id}/acknowledge\"");
+
+    let rita = Browser::signed_in(s, "rita").await;
+    let csrf = csrf_of(&rita.get("/portal").await.body);
+    let p = rita
+        .post_raw(&format!("/alerts/{id}/acknowledge"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+
+    let alice = Browser::signed_in(s, "alice").await;
+    let p = alice.get("/alerts").await;
+    assert!(
+        p.body.contains(&action) && p.body.contains(">Acknowledge</button>"),
+        "{}",
+        p.body
+    );
+    let p = alice.post(&format!("/alerts/{id}/acknowledge"), &[]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location, "/alerts?notice=acknowledged");
+    let p = alice.get(&p.location).await;
+    assert!(
+        p.body.contains("Alert acknowledged.")
+            && p.body.contains("alert-acknowledged")
+            && !p.body.contains(&action),
+        "{}",
+        p.body
+    );
+    let alert = s
+        .get(&format!("/api/v1/alerts/{id}"), &s.agent)
+        .await
+        .json
+        .clone();
+    assert_eq!(alert["status"], "acknowledged");
+}
+
 /// A manager silences, sees the silence suppress a new alert, is told
 /// what is wrong with a bad matcher (input kept, nothing stored), and
 /// expires it.
@@ -1352,6 +1393,7 @@ async fn heartbeats_through_the_forms(s: &TestServer) {
 }
 
 server_tests!(
+    agents_acknowledge_alerts_from_the_list,
     alert_pages_are_for_the_desk,
     silences_through_the_forms,
     windows_and_rules_through_the_forms,

@@ -27,6 +27,13 @@ pub enum AlertCommand {
         /// The alert's id.
         id: i64,
     },
+    /// Acknowledge a firing alert (someone is on it); a resolved alert
+    /// cannot be, and acknowledging twice changes nothing.
+    #[command(alias = "acknowledge")]
+    Ack {
+        /// The alert's id.
+        id: i64,
+    },
     /// Noise counters per service: what arrived and what became incidents.
     Noise {
         /// Only this service id.
@@ -503,6 +510,28 @@ async fn alert(api: &mut Api, json: bool, command: AlertCommand) -> anyhow::Resu
             if let Some(next) = reply.value["next_before_id"].as_i64() {
                 outln!("More alerts: add --before-id {next}.");
             }
+            Ok(())
+        }
+        AlertCommand::Ack { id } => {
+            let reply = api
+                .send(
+                    Method::POST,
+                    &["api", "v1", "alerts", &id.to_string(), "acknowledge"],
+                    &[],
+                    None,
+                    None,
+                )
+                .await?;
+            if json {
+                return print_raw(&reply);
+            }
+            let a = &reply.value;
+            outln!(
+                "Alert {} is {}: {}",
+                text(a, "id"),
+                text(a, "status"),
+                text(a, "summary")
+            );
             Ok(())
         }
         AlertCommand::Show { id } => {

@@ -620,6 +620,24 @@ pub async fn show_alert(
     Ok(Json(state.store.get_alert(id).await?))
 }
 
+/// Acknowledges a firing alert: someone is on it. Acknowledging an
+/// acknowledged alert changes nothing; a resolved alert is a 409.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/acknowledge", tag = "alerts", params(("id" = i64, Path)),
+    responses((status = 200, body = Alert), (status = 409, description = "the alert is resolved")))]
+pub async fn acknowledge_alert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Alert>> {
+    auth.require(Permission::WorkAllTickets, "acknowledge alerts")?;
+    Ok(Json(
+        state
+            .store
+            .acknowledge_alert(id, auth.id(), Timestamp::now())
+            .await?,
+    ))
+}
+
 /// Noise counters per service over whole UTC days: what arrived and where
 /// it went (deduplicated, suppressed, grouped...), and the share that
 /// never became an incident.

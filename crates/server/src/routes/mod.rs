@@ -121,6 +121,10 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/integrations/{id}/routes", put(alerts::set_routes))
         .route("/api/v1/alerts", get(alerts::list_alerts))
         .route("/api/v1/alerts/{id}", get(alerts::show_alert))
+        .route(
+            "/api/v1/alerts/{id}/acknowledge",
+            post(alerts::acknowledge_alert),
+        )
         .route("/api/v1/alert-noise", get(alerts::noise))
         .route(
             "/api/v1/silences",

@@ -570,6 +570,7 @@ async fn change(
     result: Result<(), ApiError>,
 ) -> Result<Response, WebError> {
     let path = match page {
+        "alerts" => "/alerts",
         "silences" => "/alerts/silences",
         "maintenance" => "/alerts/maintenance",
         _ => "/alerts/inhibitions",
@@ -634,6 +635,19 @@ pub async fn create_silence(
     }
     .await;
     change(&state, web, f, "silences", "silence", "silenced", r).await
+}
+
+/// The Acknowledge button of a firing alert in the list.
+pub async fn acknowledge_alert(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    form: WebForm<FormPairs>,
+) -> Result<Response, WebError> {
+    let WebForm { web, value: f } = form;
+    let r = api::acknowledge_alert(State(state.clone()), web.auth.clone(), Path(id))
+        .await
+        .map(|_| ());
+    change(&state, web, f, "alerts", "alert-row", "acknowledged", r).await
 }
 
 pub async fn expire_silence(

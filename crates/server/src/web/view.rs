@@ -66,6 +66,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "filter_saved" => "Filter saved.",
         "filter_deleted" => "Filter deleted.",
         "revoked" => "Token revoked.",
+        "acknowledged" => "Alert acknowledged.",
         "silenced" => "Silence created.",
         "unsilenced" => "Silence expired.",
         "window_created" => "Maintenance window created.",

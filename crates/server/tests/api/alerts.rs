@@ -592,7 +592,76 @@ async fn heartbeats_are_pinged_by_integration_key(s: &TestServer) {
         .expect(204);
 }
 
+/// Agents acknowledge firing alerts; requesters may not; a resolved alert
+/// is a 409 and an unknown one a 404, with nothing written.
+async fn agents_acknowledge_firing_alerts(s: &TestServer) {
+    let i = integration(s, json!({"name": "ack"})).await;
+    let path = i["alertmanager_path"].as_str().unwrap().to_string();
+    post_key(
+        s,
+        &path,
+        &am_body(
+            vec![
+                am_alert("firing", "DiskFull", "db-1"),
+                am_alert("firing", "DiskFull", "db-2"),
+            ],
+            0,
+        ),
+    )
+    .await
+    .expect(200);
+    let listed = s
+        .get("/api/v1/alerts", &s.agent)
+        .await
+        .expect(200)
+        .json
+        .clone();
+    // Newest first: db-2, then db-1.
+    let mut ids: Vec<i64> = listed["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    ids.reverse();
+    let ack = |id: i64| format!("/api/v1/alerts/{id}/acknowledge");
+
+    let before = s.count("events").await;
+    s.post(&ack(ids[0]), &s.requester, json!({}))
+        .await
+        .expect_problem(403);
+    assert_eq!(s.count("events").await, before, "a refusal writes nothing");
+
+    let r = s.post(&ack(ids[0]), &s.agent, json!({})).await;
+    r.expect(200);
+    assert_eq!(r.json["status"], "acknowledged");
+    assert!(r.json["acknowledged_at"].is_string());
+    assert_eq!(s.count("events").await, before + 1);
+    // A retry is harmless.
+    let again = s.post(&ack(ids[0]), &s.manager, json!({})).await;
+    again.expect(200);
+    assert_eq!(again.json["acknowledged_at"], r.json["acknowledged_at"]);
+    assert_eq!(s.count("events").await, before + 1);
+
+    post_key(
+        s,
+        &path,
+        &am_body(vec![am_alert("resolved", "DiskFull", "db-2")], 0),
+    )
+    .await
+    .expect(200);
+    let before = s.count("events").await;
+    let refused = s.post(&ack(ids[1]), &s.agent, json!({})).await;
+    refused.expect_problem(409);
+    assert!(refused.text.contains("resolved"), "{}", refused.text);
+    s.post(&ack(999_999), &s.agent, json!({}))
+        .await
+        .expect_problem(404);
+    assert_eq!(s.count("events").await, before);
+}
+
 server_tests!(
+    agents_acknowledge_firing_alerts,
     heartbeats_are_pinged_by_integration_key,
     alertmanager_webhooks_open_group_dedup_and_auto_resolve_incidents,
     pagerduty_events_are_answered_like_pagerduty,

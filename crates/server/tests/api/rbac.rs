@@ -64,6 +64,7 @@ const PROTECTED: &[(&str, &str)] = &[
     ("PUT", "/api/v1/integrations/{id}/routes"),
     ("GET", "/api/v1/alerts"),
     ("GET", "/api/v1/alerts/{id}"),
+    ("POST", "/api/v1/alerts/{id}/acknowledge"),
     ("GET", "/api/v1/alert-noise"),
     ("GET", "/api/v1/silences"),
     ("POST", "/api/v1/silences"),
