@@ -344,4 +344,20 @@ mod tests {
         assert_eq!(mode, "wal");
         db.cleanup().await;
     }
+
+    #[tokio::test]
+    async fn postgres_leaves_room_on_alert_pages_for_updates_in_place() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let options: String = sqlx::query(
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'alerts'::regclass",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("the table's options");
+        assert_eq!(options, "fillfactor=50");
+        db.cleanup().await;
+    }
 }
