@@ -353,6 +353,53 @@ async fn agents_acknowledge_alerts_from_the_list(s: &TestServer) {
     assert_eq!(alert["status"], "acknowledged");
 }
 
+/// An incident's page lists the alerts grouped into it, with a link to
+/// the alert list narrowed to them.
+async fn an_incident_page_lists_its_alerts(s: &TestServer) {
+    let (_, key, incident) = alerts_arrive(s).await;
+    send(
+        s,
+        &key,
+        json!({"alerts": [{"labels": {"alertname": "DiskFull", "host": "nas-3"}, "summary": "nas-3 is 95% full"}]}),
+    )
+    .await;
+    send(
+        s,
+        &key,
+        json!({"alerts": [{"labels": {"alertname": "Unrelated", "host": "nas-9"}, "summary": "something else"}]}),
+    )
+    .await;
+    let id = s
+        .get(&format!("/api/v1/tickets/{incident}"), &s.agent)
+        .await
+        .json["id"]
+        .as_i64()
+        .expect("id");
+
+    let alice = Browser::signed_in(s, "alice").await;
+    let p = alice.get(&format!("/tickets/{incident}")).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let section = between(&p.body, "id=\"alerts-h\"", "</section>");
+    assert!(
+        section.contains("nas-2 is 97% full")
+            && section.contains("nas-3 is 95% full")
+            && !section.contains("something else")
+            && section.contains(&format!("href=\"/alerts?incident_id={id}\"")),
+        "{section}"
+    );
+    let p = alice.get(&format!("/alerts?incident_id={id}")).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("nas-3 is 95% full")
+            && !p.body.contains("something else")
+            && p.body.contains("The alerts of one incident")
+            && p.body
+                .contains(&format!("name=\"incident_id\" value=\"{id}\"")),
+        "{}",
+        p.body
+    );
+}
+
 /// A manager silences, sees the silence suppress a new alert, is told
 /// what is wrong with a bad matcher (input kept, nothing stored), and
 /// expires it.
@@ -1394,6 +1441,7 @@ async fn heartbeats_through_the_forms(s: &TestServer) {
 
 server_tests!(
     agents_acknowledge_alerts_from_the_list,
+    an_incident_page_lists_its_alerts,
     alert_pages_are_for_the_desk,
     silences_through_the_forms,
     windows_and_rules_through_the_forms,

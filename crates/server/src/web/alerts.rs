@@ -28,7 +28,13 @@ use std::collections::HashMap;
 const PAGE_SIZE: i64 = 50;
 
 /// The filters of the alert list, passed on to the API's list parser.
-const FILTERS: [&str; 4] = ["status", "service_id", "suppressed", "integration_id"];
+const FILTERS: [&str; 5] = [
+    "status",
+    "service_id",
+    "suppressed",
+    "integration_id",
+    "incident_id",
+];
 
 /// How long a silence made from the form lasts: (seconds, label).
 const SILENCE_DURATIONS: [(i64, &str); 8] = [
@@ -127,6 +133,8 @@ struct AlertsPage {
     suppression: Vec<Opt>,
     older_href: Option<String>,
     newest_href: Option<String>,
+    /// The incident (ticket id) the list is narrowed to, if any.
+    incident_filter: String,
     noise: Vec<NoiseRow>,
     silences: Vec<SilenceRow>,
     show_expired: bool,
@@ -308,6 +316,7 @@ fn empty(web: &Web, page: &'static str, notice: Option<&str>) -> AlertsPage {
         suppression: vec![],
         older_href: None,
         newest_href: None,
+        incident_filter: String::new(),
         noise: vec![],
         silences: vec![],
         show_expired: false,
@@ -320,6 +329,60 @@ fn empty(web: &Web, page: &'static str, notice: Option<&str>) -> AlertsPage {
         error_form: String::new(),
         values: FormPairs::default(),
     }
+}
+
+/// One alert as a row of a list (the alert list, an incident's page).
+fn alert_row(a: &Alert, services: &HashMap<ServiceId, String>) -> AlertRow {
+    let (suppressed, suppressed_href) = suppressed_text(&a.suppressed_by);
+    AlertRow {
+        id: a.id,
+        status: a.status.as_str(),
+        severity: a.severity.as_str(),
+        service: service_name(services, a.service_id),
+        summary: a.summary.clone(),
+        labels: labels_summary(a),
+        count: a.count,
+        last_seen: when(a.last_seen),
+        last_seen_iso: iso(a.last_seen),
+        suppressed,
+        suppressed_href,
+        flapping: a.flapping,
+        incident: a
+            .incident_number
+            .as_ref()
+            .map(|n| (n.clone(), format!("/tickets/{n}"))),
+        url: a
+            .url
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+    }
+}
+
+/// Alerts shown on an incident's page; the rest are a link away.
+const INCIDENT_PAGE_ALERTS: i64 = 50;
+
+/// The newest alerts of an incident, for its page (desk roles only: the
+/// API refuses anyone else), and whether it has more.
+pub(super) async fn incident_alerts(
+    state: &AppState,
+    web: &Web,
+    incident: opsdesk_domain::TicketId,
+) -> Result<(Vec<AlertRow>, bool), WebError> {
+    let params = HashMap::from([
+        ("incident_id".to_string(), incident.0.to_string()),
+        ("limit".to_string(), (INCIDENT_PAGE_ALERTS + 1).to_string()),
+    ]);
+    let Json(list) =
+        api::list_alerts(State(state.clone()), web.auth.clone(), Query(params)).await?;
+    let more = list.alerts.len() as i64 > INCIDENT_PAGE_ALERTS;
+    let services = service_names(state).await?;
+    let rows = list
+        .alerts
+        .iter()
+        .take(INCIDENT_PAGE_ALERTS as usize)
+        .map(|a| alert_row(a, &services))
+        .collect();
+    Ok((rows, more))
 }
 
 /// Builds one page of the section from the API's lists; `q` is the query
@@ -357,32 +420,9 @@ async fn build(
             out.alerts = list
                 .alerts
                 .iter()
-                .map(|a| {
-                    let (suppressed, suppressed_href) = suppressed_text(&a.suppressed_by);
-                    AlertRow {
-                        id: a.id,
-                        status: a.status.as_str(),
-                        severity: a.severity.as_str(),
-                        service: service_name(&services, a.service_id),
-                        summary: a.summary.clone(),
-                        labels: labels_summary(a),
-                        count: a.count,
-                        last_seen: when(a.last_seen),
-                        last_seen_iso: iso(a.last_seen),
-                        suppressed,
-                        suppressed_href,
-                        flapping: a.flapping,
-                        incident: a
-                            .incident_number
-                            .as_ref()
-                            .map(|n| (n.clone(), format!("/tickets/{n}"))),
-                        url: a
-                            .url
-                            .clone()
-                            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-                    }
-                })
+                .map(|a| alert_row(a, &services))
                 .collect();
+            out.incident_filter = first(q, "incident_id").to_string();
             out.noise = noise
                 .iter()
                 .map(|n| NoiseRow {

@@ -104,6 +104,10 @@ struct TicketPage {
     timeline: Vec<Entry>,
     steps: Vec<Step>,
     links: Vec<LinkRow>,
+    /// An incident's alerts, newest first (desk roles only), and whether
+    /// it has more than are shown.
+    alerts: Vec<super::alerts::AlertRow>,
+    more_alerts: bool,
     teams: Vec<Opt>,
     agents: Vec<Opt>,
     impacts: Vec<Opt>,
@@ -365,6 +369,11 @@ async fn build(
             ));
         }
     }
+    let (alerts, more_alerts) = if agent && t.kind == TicketKind::Incident {
+        super::alerts::incident_alerts(state, web, t.id).await?
+    } else {
+        (Vec::new(), false)
+    };
     let steps = view
         .allowed_transitions
         .iter()
@@ -401,6 +410,8 @@ async fn build(
         timeline: timeline(&events, &comments, &names, agent),
         steps,
         links: links.iter().map(|l| link_row(l, &t, web)).collect(),
+        alerts,
+        more_alerts,
         teams: {
             let mut o = vec![Opt::new("", "No team", t.team_id.is_none())];
             o.extend(teams.iter().map(|tm| {
