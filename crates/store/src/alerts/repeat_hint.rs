@@ -30,43 +30,64 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const BITS: usize = 1 << 22;
 const STORED_BITS: usize = 1 << 24;
 
-pub(crate) struct RepeatHint {
+/// A fixed set of bits, set and read without locks; a hash picks the bit.
+struct Bits {
     words: Vec<AtomicU64>,
+}
+
+impl Bits {
+    /// `bits` must be a power of two.
+    fn new(bits: usize) -> Bits {
+        Bits {
+            words: (0..bits / 64).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// The word and the mask of the bit `hash` picks.
+    fn place(&self, hash: u64) -> (&AtomicU64, u64) {
+        let bit = (hash as usize) & (self.words.len() * 64 - 1);
+        (&self.words[bit / 64], 1 << (bit % 64))
+    }
+
+    fn set(&self, hash: u64) {
+        let (word, mask) = self.place(hash);
+        word.fetch_or(mask, Ordering::Relaxed);
+    }
+
+    fn is_set(&self, hash: u64) -> bool {
+        let (word, mask) = self.place(hash);
+        word.load(Ordering::Relaxed) & mask != 0
+    }
+}
+
+pub(crate) struct RepeatHint {
+    /// By integration, fingerprint and digest: stored firing by this node.
+    digests: Bits,
     /// By integration and fingerprint: stored by this node.
-    stored: Vec<AtomicU64>,
+    stored: Bits,
     hasher: RandomState,
 }
 
 impl RepeatHint {
     pub(crate) fn new() -> RepeatHint {
         RepeatHint {
-            words: (0..BITS / 64).map(|_| AtomicU64::new(0)).collect(),
-            stored: (0..STORED_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
+            digests: Bits::new(BITS),
+            stored: Bits::new(STORED_BITS),
             hasher: RandomState::new(),
         }
     }
 
-    fn stored_bit(&self, integration: i64, fingerprint: Fingerprint) -> usize {
-        let h = self.hasher.hash_one((integration, fingerprint.0));
-        (h as usize) & (STORED_BITS - 1)
-    }
-
     /// Remembers that this alert is stored (whatever its state).
     pub(crate) fn remember_stored(&self, integration: i64, fingerprint: Fingerprint) {
-        let bit = self.stored_bit(integration, fingerprint);
-        self.stored[bit / 64].fetch_or(1 << (bit % 64), Ordering::Relaxed);
+        self.stored
+            .set(self.hasher.hash_one((integration, fingerprint.0)));
     }
 
     /// Whether this alert may be stored: `false` only for an alert this
     /// node never stored.
     pub(crate) fn may_exist(&self, integration: i64, fingerprint: Fingerprint) -> bool {
-        let bit = self.stored_bit(integration, fingerprint);
-        self.stored[bit / 64].load(Ordering::Relaxed) & (1 << (bit % 64)) != 0
-    }
-
-    fn bit(&self, integration: i64, fingerprint: Fingerprint, digest: ContentDigest) -> usize {
-        let h = self.hasher.hash_one((integration, fingerprint.0, digest.0));
-        (h as usize) & (BITS - 1)
+        self.stored
+            .is_set(self.hasher.hash_one((integration, fingerprint.0)))
     }
 
     /// Remembers that this alert was stored with this digest.
@@ -76,8 +97,8 @@ impl RepeatHint {
         fingerprint: Fingerprint,
         digest: ContentDigest,
     ) {
-        let bit = self.bit(integration, fingerprint, digest);
-        self.words[bit / 64].fetch_or(1 << (bit % 64), Ordering::Relaxed);
+        self.digests
+            .set(self.hasher.hash_one((integration, fingerprint.0, digest.0)));
     }
 
     /// Whether this alert may be stored with this digest.
@@ -87,8 +108,8 @@ impl RepeatHint {
         fingerprint: Fingerprint,
         digest: ContentDigest,
     ) -> bool {
-        let bit = self.bit(integration, fingerprint, digest);
-        self.words[bit / 64].load(Ordering::Relaxed) & (1 << (bit % 64)) != 0
+        self.digests
+            .is_set(self.hasher.hash_one((integration, fingerprint.0, digest.0)))
     }
 }
 
