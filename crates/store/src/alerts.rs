@@ -8,10 +8,12 @@
 //! `alerts/intake.rs`) as one write: all of a batch or none of it.
 
 mod intake;
+mod keys;
 mod repeat_hint;
 
 pub(crate) use intake::ShortcutCounters;
 pub use intake::{IntakeBatch, IntakeResult, IntakeShortcuts};
+pub(crate) use keys::Settler;
 pub(crate) use repeat_hint::RepeatHint;
 
 use crate::rows::{opt_ts, parse, ts};

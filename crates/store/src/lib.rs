@@ -139,6 +139,8 @@ pub struct Store {
     repeat_hint: Arc<alerts::RepeatHint>,
     /// How many intake batches took each shortcut (see `alerts::IntakeShortcuts`).
     intake_shortcuts: Arc<alerts::ShortcutCounters>,
+    /// When to move recent alert identities (SQLite; see `alerts/keys.rs`).
+    alert_keys: Arc<alerts::Settler>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -244,6 +246,7 @@ impl Store {
             integration_keys: Arc::default(),
             repeat_hint: Arc::new(alerts::RepeatHint::new()),
             intake_shortcuts: Arc::default(),
+            alert_keys: Arc::default(),
         })
     }
 

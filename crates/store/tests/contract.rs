@@ -3794,6 +3794,7 @@ contract_tests!(
     plain_repeats_skip_the_read_only_while_they_are_plain,
     new_alerts_joining_an_open_incident_are_decided_before_the_lock,
     an_alert_another_node_stored_is_not_stored_again_by_a_new_batch,
+    alerts_are_found_whether_their_keys_are_recent_or_settled,
     racing_first_sends_of_one_alert_store_it_once,
     people_acknowledge_firing_alerts,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
@@ -4834,6 +4835,112 @@ async fn an_alert_another_node_stored_is_not_stored_again_by_a_new_batch(db: &Te
     let again = ingest(&other_node, &integration, batch, t(3)).await;
     assert_eq!(again.deduplicated, 2);
     assert_eq!(other_node.intake_shortcuts().plain_repeats, 1);
+    other_node.close().await;
+}
+
+/// On SQLite an alert's identity waits in a small table of recent keys
+/// until the settler moves it into the large one (`alerts/keys.rs`). An
+/// alert is found by its identity on either side of a move: repeats,
+/// changes, resolves and reopenings each change the one stored alert,
+/// whichever path writes them (plain repeat, checked insert of new alerts,
+/// full pipeline), on this node and on another. PostgreSQL has no keys to
+/// move and must behave the same.
+async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let sqlite = store.backend() == opsdesk_store::Backend::Sqlite;
+    let (_p, _svc, integration, _) = setup(store, false).await;
+    let (a, b, c) = (
+        firing("DiskFull", "db-1"),
+        firing("DiskFull", "db-2"),
+        firing("DiskFull", "db-3"),
+    );
+    let keys = |table: &'static str| async move {
+        if sqlite {
+            scalar(store, table).await
+        } else {
+            0
+        }
+    };
+
+    ingest(store, &integration, vec![a.clone(), b.clone()], t(1)).await;
+    assert_eq!(
+        keys("SELECT COUNT(*) FROM alert_keys_recent").await,
+        if sqlite { 2 } else { 0 }
+    );
+    let moved = store.settle_alert_keys(t(1)).await.unwrap();
+    assert_eq!(moved, if sqlite { 2 } else { 0 });
+    assert_eq!(keys("SELECT COUNT(*) FROM alert_keys_recent").await, 0);
+    assert_eq!(
+        keys("SELECT COUNT(*) FROM alert_keys").await,
+        if sqlite { 2 } else { 0 }
+    );
+
+    // a settled, c new (recent once stored); then all three as plain repeats.
+    let mixed = ingest(store, &integration, vec![a.clone(), c.clone()], t(2)).await;
+    assert_eq!((mixed.new, mixed.deduplicated), (1, 1));
+    let before = store.intake_shortcuts().plain_repeats;
+    let plain = ingest(
+        store,
+        &integration,
+        vec![a.clone(), b.clone(), c.clone()],
+        t(3),
+    )
+    .await;
+    assert_eq!((plain.new, plain.deduplicated), (0, 3));
+    assert_eq!(store.intake_shortcuts().plain_repeats - before, 1);
+
+    // The full pipeline on both sides: a (settled) and c (recent) resolve,
+    // b changes its summary. (Every signal counts, a resolve too.)
+    let mut b2 = b.clone();
+    b2["annotations"]["summary"] = serde_json::json!("Disk full, now 99%");
+    let full = ingest(
+        store,
+        &integration,
+        vec![
+            resolved("DiskFull", "db-1"),
+            b2.clone(),
+            resolved("DiskFull", "db-3"),
+        ],
+        t(4),
+    )
+    .await;
+    assert_eq!((full.new, full.resolved), (0, 2));
+    assert_eq!(
+        alert_rows(store).await,
+        vec![
+            ("resolved".to_string(), 4, true),
+            ("firing".to_string(), 3, true),
+            ("resolved".to_string(), 3, true),
+        ]
+    );
+
+    // Another node, with nothing remembered: a batch of new alerts (the
+    // checked insert) that holds a settled one and a recent one stores
+    // neither again, and both reopen.
+    let other_node = Store::connect(&db.url).await.unwrap();
+    let d = firing("DiskFull", "db-4");
+    let again = ingest(
+        &other_node,
+        &integration,
+        vec![a.clone(), c.clone(), d.clone()],
+        t(5),
+    )
+    .await;
+    assert_eq!((again.new, again.reopened), (1, 2));
+    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 4);
+    assert_eq!(
+        other_node.settle_alert_keys(t(5)).await.unwrap(),
+        if sqlite { 2 } else { 0 },
+        "c and d were recent"
+    );
+    let settled = ingest(&other_node, &integration, vec![a, b2, c, d], t(6)).await;
+    assert_eq!((settled.new, settled.deduplicated), (0, 4));
+    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 4);
+    assert_eq!(
+        keys("SELECT COUNT(*) FROM alert_keys").await,
+        if sqlite { 4 } else { 0 }
+    );
     other_node.close().await;
 }
 

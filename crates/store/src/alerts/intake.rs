@@ -16,7 +16,7 @@
 //! incident an `incident.alerts_added` event listing the alerts that joined
 //! it, besides the incident's own `ticket.created` / `ticket.transitioned`.
 
-use super::{Integration, RepeatHint, utc_day};
+use super::{Integration, RepeatHint, keys, utc_day};
 use crate::rows::{opt_ts, parse, ts};
 use crate::tickets::{NewTicket, apply_transition, insert_ticket, load_ticket};
 use crate::tx::{Bound, Queue, WriteTx};
@@ -267,8 +267,49 @@ const UPSERT_COLUMNS: [(&str, bulk::Column); 24] = {
     ]
 };
 
+/// Columns an upsert leaves as stored: the alert's identity and when it
+/// was first seen.
+const KEPT_ON_UPDATE: [&str; 3] = ["integration_id", "fingerprint", "first_seen"];
+
+/// SQLite's half of an upsert that updates the stored alerts among the
+/// rows of the JSON array `$1` (SQLite has no unique index on the identity
+/// to upsert against; see `keys`). [`sqlite_insert_new_sql`] follows with
+/// the rest.
+fn sqlite_update_stored_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let types: Vec<bulk::Column> = UPSERT_COLUMNS.iter().map(|(_, t)| *t).collect();
+        let set: Vec<String> = UPSERT_COLUMNS
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _))| !KEPT_ON_UPDATE.contains(name))
+            .map(|(i, (name, _))| format!("{name} = u.c{i}"))
+            .collect();
+        format!(
+            "UPDATE alerts SET {} FROM (SELECT v.*, {} AS target FROM ({}) AS v) AS u \
+             WHERE alerts.id = u.target",
+            set.join(", "),
+            keys::sqlite_alert_id("v.c0", "v.c1"),
+            bulk::rows(Backend::Sqlite, "$1", &types),
+        )
+    })
+}
+
+/// SQLite's other half of an upsert: inserts the rows of `$1` not stored.
+fn sqlite_insert_new_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "{} WHERE {}",
+            bulk::insert_rows(Backend::Sqlite, "alerts", &UPSERT_COLUMNS, "$1"),
+            keys::sqlite_no_alert_with("v.c0", "v.c1"),
+        )
+    })
+}
+
 /// The upsert of a whole batch: its rows arrive as one JSON array (see
-/// `crate::bulk` for why not one `$n` per value). Built once per backend.
+/// `crate::bulk` for why not one `$n` per value). PostgreSQL only; SQLite
+/// runs [`sqlite_update_stored_sql`] and [`sqlite_insert_new_sql`].
 fn upsert_sql(backend: Backend) -> &'static str {
     static SQL: bulk::PerBackend = bulk::PerBackend::new();
     SQL.get(backend, |backend| {
@@ -369,25 +410,49 @@ fn queue_upserts(
         return Ok(());
     }
     let text = upsert_rows_json(integration, rows)?;
-    tx.defer(upsert_sql(backend), vec![Bound::Text(Some(text))]);
+    match backend {
+        Backend::Sqlite => {
+            // Stored alerts first, so the insert's rows are only the new.
+            tx.defer(
+                sqlite_update_stored_sql(),
+                vec![Bound::Text(Some(text.clone()))],
+            );
+            tx.defer(sqlite_insert_new_sql(), vec![Bound::Text(Some(text))]);
+        }
+        Backend::Postgres => tx.defer(upsert_sql(backend), vec![Bound::Text(Some(text))]),
+    }
     Ok(())
 }
 
 /// `UPDATE ... count = count + $1, last_seen = $2 ... fingerprint IN (2^k
-/// placeholders)`, `k` < 7, built once each.
-fn repeat_sql(k: usize) -> &'static str {
-    static CACHE: [OnceLock<String>; 7] = [const { OnceLock::new() }; 7];
-    CACHE[k].get_or_init(|| {
-        format!(
-            "UPDATE alerts SET count = count + $1, last_seen = $2 WHERE integration_id = $3 AND fingerprint IN ({})",
-            placeholders(4, 1 << k)
-        )
+/// placeholders)`, `k` < 7, built once each per backend.
+fn repeat_sql(backend: Backend, k: usize) -> &'static str {
+    static CACHE: [[OnceLock<String>; 7]; 2] = [
+        [const { OnceLock::new() }; 7],
+        [const { OnceLock::new() }; 7],
+    ];
+    let slot = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    };
+    CACHE[slot][k].get_or_init(|| {
+        let fingerprints = placeholders(4, 1 << k);
+        let which = match backend {
+            Backend::Sqlite => keys::sqlite_alert_with_fingerprint_in("$3", &fingerprints),
+            Backend::Postgres => format!("integration_id = $3 AND fingerprint IN ({fingerprints})"),
+        };
+        format!("UPDATE alerts SET count = count + $1, last_seen = $2 WHERE {which}")
     })
 }
 
 /// Queues the plain repeats: per number of repeats in the batch (almost
 /// always one), `UPDATE`s of up to 64 fingerprints.
-fn queue_repeats(tx: &mut WriteTx, integration: i64, repeats: &HashMap<Fingerprint, u64>) {
+fn queue_repeats(
+    tx: &mut WriteTx,
+    backend: Backend,
+    integration: i64,
+    repeats: &HashMap<Fingerprint, u64>,
+) {
     let mut by_times: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     for (fp, times) in repeats {
         by_times.entry(*times).or_default().push(fp.to_string());
@@ -404,7 +469,7 @@ fn queue_repeats(tx: &mut WriteTx, integration: i64, repeats: &HashMap<Fingerpri
                 Bound::Int(Some(integration)),
             ];
             params.extend(chunk.iter().map(|fp| Bound::Text(Some(fp.clone()))));
-            tx.defer(repeat_sql(k), params);
+            tx.defer(repeat_sql(backend, k), params);
             rest = tail;
         }
     }
@@ -501,12 +566,20 @@ fn batch_state_sql(backend: Backend) -> &'static str {
             Backend::Postgres => ("json_agg", "json_build_array", "COALESCE(", "::text, '[]')"),
         };
         format!(
-            "SELECT {pre}(SELECT {agg}({array}({STORED_COLUMNS})) FROM alerts \
-             WHERE integration_id = $1 AND {fps}){post} AS records, \
+            "SELECT {pre}(SELECT {agg}({array}({STORED_COLUMNS})) FROM {alerts}){post} AS records, \
              {pre}(SELECT {agg}({array}(g.incident_id, g.group_key, g.opened_at, g.auto_resolve)) \
              FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
              WHERE t.is_open = 1 AND {digests}){post} AS groups",
-            fps = bulk::in_texts(backend, "fingerprint", "$2"),
+            alerts = match backend {
+                Backend::Sqlite => format!(
+                    "({}) AS k JOIN alerts ON alerts.id = k.target",
+                    keys::sqlite_alert_ids("$1", &bulk::texts(backend, "$2"))
+                ),
+                Backend::Postgres => format!(
+                    "alerts WHERE integration_id = $1 AND {}",
+                    bulk::in_texts(backend, "fingerprint", "$2")
+                ),
+            },
             digests = bulk::in_texts(backend, "g.key_digest", "$3"),
         )
     })
@@ -896,7 +969,7 @@ impl Store {
             integration.id,
             &plan.full_row_records(),
         )?;
-        queue_repeats(&mut tx, integration.id, &plan.plain_repeats);
+        queue_repeats(&mut tx, self.backend(), integration.id, &plan.plain_repeats);
         plan.queue_incident_events(&mut tx, integration);
 
         // Auto-resolve: incidents an alert of this batch resolved, whose
@@ -945,6 +1018,7 @@ impl Store {
         plan.queue_summary(&mut tx, integration, now);
         tx.commit().await?;
         plan.remember(&self.repeat_hint, integration.id);
+        self.alert_keys_written(plan.result.new as u64);
         Ok(plan.result)
     }
 

@@ -8,7 +8,7 @@ use super::{
     Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
     queue_received_event, to_json, upsert_rows_json,
 };
-use crate::alerts::{IntakeResult, Integration};
+use crate::alerts::{IntakeResult, Integration, keys};
 use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
@@ -60,10 +60,13 @@ fn plain_repeats_sql(backend: Backend) -> &'static str {
         use bulk::Column::{Int, Text};
         let rows = bulk::rows(backend, "$1", &[Text, Int]);
         match backend {
+            // Row by row: each alert found by its key, then compared.
             Backend::Sqlite => format!(
                 "UPDATE alerts SET count = count + 1, last_seen = $2 \
-                 WHERE integration_id = $3 AND (fingerprint, content_digest) IN (SELECT c0, c1 FROM ({rows})) \
-                 AND status <> 'resolved'"
+                 FROM (SELECT r.c1 AS digest, {} AS target FROM ({rows}) AS r) AS u \
+                 WHERE alerts.id = u.target AND alerts.content_digest = u.digest \
+                 AND alerts.status <> 'resolved'",
+                keys::sqlite_alert_id("$3", "r.c0"),
             ),
             // The fingerprints as an array first: with a join alone, a
             // planner whose statistics lag the table (a fresh or fast
@@ -102,11 +105,22 @@ fn fresh_insert_sql(backend: Backend) -> &'static str {
             Backend::Sqlite => "group_concat(g.incident_id, ',' ORDER BY g.incident_id)",
             Backend::Postgres => "string_agg(g.incident_id::text, ',' ORDER BY g.incident_id)",
         };
+        // Alerts stored since the read are left out: SQLite asks its key
+        // tables (see `keys`), PostgreSQL its unique index.
+        let (not_stored, on_conflict) = match backend {
+            Backend::Sqlite => (
+                format!("AND {}", keys::sqlite_no_alert_with("v.c0", "v.c1")),
+                "",
+            ),
+            Backend::Postgres => (
+                String::new(),
+                "ON CONFLICT (integration_id, fingerprint) DO NOTHING",
+            ),
+        };
         format!(
             "{} \
              WHERE COALESCE((SELECT {open_now} FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
-             WHERE t.is_open = 1 AND {digests}), '') = $2 \
-             ON CONFLICT (integration_id, fingerprint) DO NOTHING",
+             WHERE t.is_open = 1 AND {digests}), '') = $2 {not_stored} {on_conflict}",
             bulk::insert_rows(backend, "alerts", &UPSERT_COLUMNS, "$1"),
             digests = bulk::in_texts(backend, "g.key_digest", "$3"),
         )
@@ -300,6 +314,7 @@ impl Store {
             return Ok(None);
         }
         plan.remember(&self.repeat_hint, integration.id);
+        self.alert_keys_written(rows);
         self.intake_shortcuts
             .fresh_alerts
             .fetch_add(1, Ordering::Relaxed);
