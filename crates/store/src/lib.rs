@@ -109,10 +109,17 @@ const SQLITE_PAGE_SIZE_PRAGMA: &str = "PRAGMA page_size = 8192";
 /// The SQLite writer connection's page cache (KiB, negative): a batch of
 /// writes and the index pages it touches stay in memory between batches.
 const WRITER_CACHE_PRAGMA: &str = "PRAGMA cache_size = -65536";
-/// The writer connection checkpoints inline only as a backstop, when the
-/// background checkpointer has fallen this far behind: 8,192 pages, 64 MiB
-/// of log at 8 KiB a page.
-const WRITER_AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 8192";
+/// The writer connection checkpoints inline, on the write path, once the
+/// log holds this many frames since it last started over: 32,768 pages,
+/// 256 MiB at 8 KiB a page. The background checkpointer copies pages
+/// meanwhile, but under sustained intake the log starts over only after an
+/// inline checkpoint caught up; at 64 MiB that came every fraction of a
+/// second and its page reads and writes took about 5% of the writer's
+/// time (docs/BENCHMARKS.md, "Alert intake, sixth pass").
+const WRITER_AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 32768";
+/// A log that grew past 64 MiB is cut back to that when it starts over,
+/// so a database keeps its 256 MiB of log only while it is that busy.
+const WRITER_JOURNAL_SIZE_LIMIT_PRAGMA: &str = "PRAGMA journal_size_limit = 67108864";
 /// Every write is a savepoint of the batch transaction, and SQLite copies
 /// each page a savepoint first changes into a sub-journal. Past 64 KiB that
 /// journal spills to a temporary file, opened, written and closed per
@@ -215,6 +222,7 @@ impl Store {
                                     conn.execute("PRAGMA foreign_keys = ON").await?;
                                     conn.execute(WRITER_CACHE_PRAGMA).await?;
                                     conn.execute(WRITER_AUTOCHECKPOINT_PRAGMA).await?;
+                                    conn.execute(WRITER_JOURNAL_SIZE_LIMIT_PRAGMA).await?;
                                     conn.execute(WRITER_TEMP_STORE_PRAGMA).await?;
                                     Ok(())
                                 })
