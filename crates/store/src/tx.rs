@@ -347,6 +347,31 @@ fn joined(queued: Vec<Deferred>) -> (String, Vec<Bound>) {
 }
 
 impl Store {
+    /// Runs `statements` in one transaction of their own on the writer
+    /// connection, after the open batch is committed, and commits it.
+    /// Unlike a [`WriteTx`] it has no savepoint: inside one SQLite copies
+    /// every existing page a statement first changes into an in-memory
+    /// journal, which for housekeeping that rewrites thousands of pages
+    /// (the move of recent alert keys) costs as much memory as it touches.
+    /// For statements that record no events and that no request waits on.
+    /// The rows each statement changed.
+    pub(crate) async fn write_alone(
+        &self,
+        statements: &[&'static str],
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut batch = self.writer.batch.clone().lock_owned().await;
+        batch.settle_abandoned().await?;
+        batch.commit_and_notify().await;
+        let mut tx = self.writer.pool.begin().await?;
+        let mut changed = Vec::with_capacity(statements.len());
+        for sql in statements {
+            changed.push(sqlx::query(*sql).execute(&mut *tx).await?.rows_affected());
+        }
+        tx.commit().await?;
+        drop(batch);
+        Ok(changed)
+    }
+
     /// Begins a write. The batch transaction's first statement locks the
     /// chain head, so writers are ordered across nodes (and SQLite takes its
     /// write lock up front instead of failing to upgrade a read lock later).

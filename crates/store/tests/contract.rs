@@ -3795,6 +3795,7 @@ contract_tests!(
     new_alerts_joining_an_open_incident_are_decided_before_the_lock,
     an_alert_another_node_stored_is_not_stored_again_by_a_new_batch,
     alerts_are_found_whether_their_keys_are_recent_or_settled,
+    moving_alert_keys_while_alerts_arrive_loses_none,
     racing_first_sends_of_one_alert_store_it_once,
     people_acknowledge_firing_alerts,
     missed_heartbeats_raise_an_alert_the_next_ping_resolves,
@@ -4868,7 +4869,7 @@ async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) 
         keys("SELECT COUNT(*) FROM alert_keys_recent").await,
         if sqlite { 2 } else { 0 }
     );
-    let moved = store.settle_alert_keys(t(1)).await.unwrap();
+    let moved = store.settle_alert_keys().await.unwrap();
     assert_eq!(moved, if sqlite { 2 } else { 0 });
     assert_eq!(keys("SELECT COUNT(*) FROM alert_keys_recent").await, 0);
     assert_eq!(
@@ -4930,7 +4931,7 @@ async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) 
     assert_eq!((again.new, again.reopened), (1, 2));
     assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 4);
     assert_eq!(
-        other_node.settle_alert_keys(t(5)).await.unwrap(),
+        other_node.settle_alert_keys().await.unwrap(),
         if sqlite { 2 } else { 0 },
         "c and d were recent"
     );
@@ -4942,6 +4943,78 @@ async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) 
         if sqlite { 4 } else { 0 }
     );
     other_node.close().await;
+}
+
+/// Keys move while new alerts arrive from many senders: every alert is
+/// stored once, its identity in exactly one key table (SQLite), and
+/// sending everything again only repeats.
+async fn moving_alert_keys_while_alerts_arrive_loses_none(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, _svc, integration, _) = setup(store, false).await;
+    let batches_of = |sender: usize| -> Vec<Vec<serde_json::Value>> {
+        (0..5)
+            .map(|b| {
+                (0..10)
+                    .map(|i| firing("DiskFull", &format!("db-{sender}-{b}-{i}")))
+                    .collect()
+            })
+            .collect()
+    };
+    let send_all = |at: i64| {
+        let mut tasks = Vec::new();
+        for sender in 0..8 {
+            let (store, integration) = (store.clone(), integration.clone());
+            let batches = batches_of(sender);
+            tasks.push(tokio::spawn(async move {
+                let mut new = 0;
+                for batch in batches {
+                    new += ingest(&store, &integration, batch, t(at)).await.new;
+                }
+                new
+            }));
+        }
+        let mover = store.clone();
+        let moves = tokio::spawn(async move {
+            let mut moved = 0;
+            for _ in 0..10 {
+                moved += mover.settle_alert_keys().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            moved
+        });
+        async move {
+            let mut new = 0;
+            for task in tasks {
+                new += task.await.expect("sender ran");
+            }
+            (new, moves.await.expect("mover ran"))
+        }
+    };
+
+    let (new, _) = send_all(1).await;
+    assert_eq!(new, 400);
+    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 400);
+    if store.backend() == opsdesk_store::Backend::Sqlite {
+        assert_eq!(
+            scalar(store, "SELECT (SELECT COUNT(*) FROM alert_keys) + (SELECT COUNT(*) FROM alert_keys_recent)").await,
+            400
+        );
+        assert_eq!(
+            scalar(
+                store,
+                "SELECT COUNT(*) FROM alert_keys k JOIN alert_keys_recent r \
+                 ON r.integration_id = k.integration_id AND r.fingerprint = k.fingerprint"
+            )
+            .await,
+            0,
+            "no identity in both tables"
+        );
+    }
+    let (again, _) = send_all(2).await;
+    assert_eq!(again, 0, "every alert was found again");
+    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 400);
+    assert_eq!(scalar(store, "SELECT MIN(count) FROM alerts").await, 2);
 }
 
 /// Many senders with one new alert at once, record-only so every one of

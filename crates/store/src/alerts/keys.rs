@@ -12,7 +12,6 @@
 //! finds an identity in exactly one of them.
 
 use crate::{Backend, Store, StoreError};
-use jiff::Timestamp;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// New identities written before the settler moves them: enough that a
@@ -85,7 +84,7 @@ impl Store {
         settler.written.store(0, Ordering::Relaxed);
         let store = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.settle_alert_keys(Timestamp::now()).await {
+            if let Err(e) = store.settle_alert_keys().await {
                 tracing::warn!(error = %e, "moving recent alert keys failed; retried after the next alerts");
             }
             store.alert_keys.moving.store(false, Ordering::Release);
@@ -93,27 +92,40 @@ impl Store {
     }
 
     /// Moves every recent alert identity into the settled key table, in
-    /// one durable write; how many moved. Nothing to do on PostgreSQL.
-    pub async fn settle_alert_keys(&self, now: Timestamp) -> Result<u64, StoreError> {
+    /// one durable transaction; how many moved. Nothing to do on
+    /// PostgreSQL.
+    ///
+    /// A transaction of its own, without a savepoint (see
+    /// [`Store::write_alone`]): the move rewrites a page of `alert_keys`
+    /// per few recent keys, and a savepoint would copy each of those pages
+    /// into memory first, as much as the table is large. `OR IGNORE`
+    /// keeps the insert from opening a statement journal for the same
+    /// copies (there is nothing to ignore: an identity is in one table).
+    pub async fn settle_alert_keys(&self) -> Result<u64, StoreError> {
         if self.backend() != Backend::Sqlite {
             return Ok(0);
         }
-        let mut tx = self.write(None, now).await?;
-        let row = tx
-            .fetch_one_now("SELECT count(*) AS recent FROM alert_keys_recent", vec![])
-            .await?;
-        let moved: i64 = sqlx::Row::try_get(&row, "recent")?;
-        if moved > 0 {
-            // Under the writer lock: no identity arrives between the two.
-            tx.defer(
-                "INSERT INTO alert_keys (integration_id, fingerprint, alert_id) \
-                 SELECT integration_id, fingerprint, alert_id FROM alert_keys_recent",
-                vec![],
-            );
-            tx.defer("DELETE FROM alert_keys_recent", vec![]);
+        // Nothing recent: no need to take the writer lock.
+        let recent: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT count(*) AS recent FROM alert_keys_recent")
+                .fetch_one(self.pool())
+                .await?,
+            "recent",
+        )?;
+        if recent == 0 {
+            return Ok(0);
         }
-        tx.commit().await?;
-        Ok(u64::try_from(moved).unwrap_or(0))
+        // One transaction under the writer lock: no identity arrives
+        // between the copy and the delete, and none is in both tables for
+        // a reader.
+        let changed = self
+            .write_alone(&[
+                "INSERT OR IGNORE INTO alert_keys (integration_id, fingerprint, alert_id) \
+                 SELECT integration_id, fingerprint, alert_id FROM alert_keys_recent",
+                "DELETE FROM alert_keys_recent",
+            ])
+            .await?;
+        Ok(changed.first().copied().unwrap_or(0))
     }
 }
 
