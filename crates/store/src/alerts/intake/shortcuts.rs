@@ -5,8 +5,8 @@
 //! its assumption does not hold, and the batch goes on to the pipeline.
 
 use super::{
-    Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
-    queue_received_event, to_json, upsert_rows_json,
+    Plan, Prepared, Stored, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, push_json,
+    queue_noise, queue_received_event, to_json, upsert_rows_json,
 };
 use crate::alerts::{IntakeResult, Integration, keys};
 use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
@@ -40,10 +40,11 @@ pub(crate) struct ShortcutCounters {
 /// checks: the rows, and the open incidents of its groups as read.
 struct FreshAlerts {
     plan: Plan,
-    rows_json: String,
+    /// [`fresh_insert_sql`] or [`fresh_shared_insert_sql`], and its
+    /// parameters.
+    sql: &'static str,
+    params: Vec<Bound>,
     rows: u64,
-    open_groups: String,
-    digests: String,
 }
 
 /// The write of a batch of plain repeats, without reading the alerts:
@@ -101,30 +102,200 @@ fn open_group_list(groups: &[OpenGroup]) -> String {
 fn fresh_insert_sql(backend: Backend) -> &'static str {
     static SQL: bulk::PerBackend = bulk::PerBackend::new();
     SQL.get(backend, |backend| {
-        let open_now = match backend {
-            Backend::Sqlite => "group_concat(g.incident_id, ',' ORDER BY g.incident_id)",
-            Backend::Postgres => "string_agg(g.incident_id::text, ',' ORDER BY g.incident_id)",
-        };
-        // Alerts stored since the read are left out: SQLite asks its key
-        // tables (see `keys`), PostgreSQL its unique index.
-        let (not_stored, on_conflict) = match backend {
-            Backend::Sqlite => (
-                format!("AND {}", keys::sqlite_no_alert_with("v.c0", "v.c1")),
-                "",
-            ),
-            Backend::Postgres => (
-                String::new(),
-                "ON CONFLICT (integration_id, fingerprint) DO NOTHING",
-            ),
-        };
         format!(
-            "{} \
-             WHERE COALESCE((SELECT {open_now} FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
-             WHERE t.is_open = 1 AND {digests}), '') = $2 {not_stored} {on_conflict}",
+            "{} {}",
             bulk::insert_rows(backend, "alerts", &UPSERT_COLUMNS, "$1"),
-            digests = bulk::in_texts(backend, "g.key_digest", "$3"),
+            fresh_insert_guard(backend, "v.c0", "v.c1"),
         )
     })
+}
+
+/// The columns in which the alerts of a batch of new firing alerts
+/// usually differ, in the order [`fresh_shared_insert_sql`] binds them as
+/// JSON rows.
+const FRESH_OWN_COLUMNS: [(&str, bulk::Column); 13] = {
+    use bulk::Column::{Int, Text};
+    [
+        ("fingerprint", Text),
+        ("labels", Text),
+        ("annotations", Text),
+        ("summary", Text),
+        ("severity", Text),
+        ("dedup_key", Text),
+        ("url", Text),
+        ("service_id", Int),
+        ("action", Text),
+        ("started_at", Int),
+        ("suppressed_by", Text),
+        ("incident_id", Int),
+        ("content_digest", Int),
+    ]
+};
+
+/// The columns all new firing alerts of one batch usually share, bound
+/// once as `$4` on (see [`SharedColumns`]).
+const FRESH_SHARED_COLUMNS: [&str; 11] = [
+    "integration_id",
+    "source",
+    "status",
+    "first_seen",
+    "last_seen",
+    "acknowledged_at",
+    "resolved_at",
+    "count",
+    "occurrences",
+    "flapping",
+    "flap",
+];
+
+/// [`fresh_insert_sql`] for a batch whose alerts share the values of
+/// [`FRESH_SHARED_COLUMNS`]: `$1` holds only [`FRESH_OWN_COLUMNS`] per
+/// alert, and the shared values are bound once. Each column read out of
+/// the JSON rows is a function call that walks the row to its place, and
+/// those reads were about a quarter of the writer's time; this form reads
+/// 13 instead of 24, and the nearest ones.
+fn fresh_shared_insert_sql(backend: Backend) -> &'static str {
+    static SQL: bulk::PerBackend = bulk::PerBackend::new();
+    SQL.get(backend, |backend| {
+        let types: Vec<bulk::Column> = FRESH_OWN_COLUMNS.iter().map(|(_, t)| *t).collect();
+        let names: Vec<&str> = FRESH_OWN_COLUMNS
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(FRESH_SHARED_COLUMNS)
+            .collect();
+        let values: Vec<String> = (0..FRESH_OWN_COLUMNS.len())
+            .map(|i| format!("v.c{i}"))
+            .chain((0..FRESH_SHARED_COLUMNS.len()).map(|j| format!("${}", 4 + j)))
+            .collect();
+        format!(
+            "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v {}",
+            names.join(", "),
+            values.join(", "),
+            bulk::rows(backend, "$1", &types),
+            fresh_insert_guard(backend, "$4", "v.c0"),
+        )
+    })
+}
+
+/// The `WHERE` (and on PostgreSQL the `ON CONFLICT`) of both forms of
+/// the insert: `$2` and `$3` as for [`fresh_insert_sql`]; `integration`
+/// and `fingerprint` are where a row's identity is.
+fn fresh_insert_guard(backend: Backend, integration: &str, fingerprint: &str) -> String {
+    let open_now = match backend {
+        Backend::Sqlite => "group_concat(g.incident_id, ',' ORDER BY g.incident_id)",
+        Backend::Postgres => "string_agg(g.incident_id::text, ',' ORDER BY g.incident_id)",
+    };
+    // Alerts stored since the read are left out: SQLite asks its key
+    // tables (see `keys`), PostgreSQL its unique index.
+    let (not_stored, on_conflict) = match backend {
+        Backend::Sqlite => (
+            format!(
+                "AND {}",
+                keys::sqlite_no_alert_with(integration, fingerprint)
+            ),
+            "",
+        ),
+        Backend::Postgres => (
+            String::new(),
+            "ON CONFLICT (integration_id, fingerprint) DO NOTHING",
+        ),
+    };
+    format!(
+        "WHERE COALESCE((SELECT {open_now} FROM alert_groups g JOIN tickets t ON t.id = g.incident_id \
+         WHERE t.is_open = 1 AND {digests}), '') = $2 {not_stored} {on_conflict}",
+        digests = bulk::in_texts(backend, "g.key_digest", "$3"),
+    )
+}
+
+/// The values of [`FRESH_SHARED_COLUMNS`] in one alert's row.
+#[derive(Debug, PartialEq)]
+struct SharedColumns {
+    integration: i64,
+    source: &'static str,
+    status: &'static str,
+    first_seen: i64,
+    last_seen: i64,
+    acknowledged_at: Option<i64>,
+    resolved_at: Option<i64>,
+    count: i64,
+    occurrences: i64,
+    flapping: bool,
+    flap: String,
+}
+
+impl SharedColumns {
+    fn of(integration: i64, s: &Stored) -> Result<SharedColumns, StoreError> {
+        let r = &s.record;
+        Ok(SharedColumns {
+            integration,
+            source: r.source.as_str(),
+            status: r.status.as_str(),
+            first_seen: r.first_seen.as_microsecond(),
+            last_seen: r.last_seen.as_microsecond(),
+            acknowledged_at: r.acknowledged_at.map(|t| t.as_microsecond()),
+            resolved_at: r.resolved_at.map(|t| t.as_microsecond()),
+            count: i64::try_from(r.count).unwrap_or(i64::MAX),
+            occurrences: i64::from(r.occurrences),
+            flapping: s.flapping,
+            flap: to_json(&s.flap)?,
+        })
+    }
+
+    /// As parameters `$4` on, in [`FRESH_SHARED_COLUMNS`] order.
+    fn into_params(self) -> [Bound; 11] {
+        [
+            Bound::Int(Some(self.integration)),
+            Bound::Text(Some(self.source.to_string())),
+            Bound::Text(Some(self.status.to_string())),
+            Bound::Int(Some(self.first_seen)),
+            Bound::Int(Some(self.last_seen)),
+            Bound::Int(self.acknowledged_at),
+            Bound::Int(self.resolved_at),
+            Bound::Int(Some(self.count)),
+            Bound::Int(Some(self.occurrences)),
+            Bound::Int(Some(i64::from(self.flapping))),
+            Bound::Text(Some(self.flap)),
+        ]
+    }
+}
+
+/// The rows of `rows` in [`FRESH_OWN_COLUMNS`] order, as the JSON array
+/// [`fresh_shared_insert_sql`] binds.
+fn own_rows_json(rows: &[&Stored]) -> Result<String, StoreError> {
+    let mut out = Vec::with_capacity(rows.len() * 400);
+    out.push(b'[');
+    for (n, s) in rows.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let r = &s.record;
+        let labels = to_json(&r.labels)?;
+        let annotations = to_json(&r.annotations)?;
+        let suppressed = s.suppressed_by.as_ref().map(to_json).transpose()?;
+        out.push(b'[');
+        push_json(&mut out, &r.fingerprint.to_string())?;
+        macro_rules! then {
+            ($v:expr) => {{
+                out.push(b',');
+                push_json(&mut out, $v)?;
+            }};
+        }
+        then!(&labels);
+        then!(&annotations);
+        then!(&r.summary);
+        then!(r.severity.as_str());
+        then!(&r.dedup_key);
+        then!(&r.url);
+        then!(&s.service.map(|x| x.0));
+        then!(s.action.as_str());
+        then!(&r.started_at.as_microsecond());
+        then!(&suppressed);
+        then!(&s.incident.map(|i| i.0));
+        then!(&s.digest.map(|d| d.0));
+        out.push(b']');
+    }
+    out.push(b']');
+    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl Store {
@@ -266,14 +437,41 @@ impl Store {
         if rows.len() != prepared.signals.len() {
             return Ok(None);
         }
-        let rows_json = upsert_rows_json(prepared.integration.id, &rows)?;
+        let integration = prepared.integration.id;
+        let shared = match rows.first() {
+            Some(first) => Some(SharedColumns::of(integration, first)?),
+            None => None,
+        };
+        let mut all_share = true;
+        for s in rows.iter().skip(1) {
+            if Some(SharedColumns::of(integration, s)?) != shared {
+                all_share = false;
+                break;
+            }
+        }
+        let guard = [
+            Bound::Text(Some(open_groups)),
+            Bound::Text(Some(to_json(&digests)?)),
+        ];
+        let (sql, params) = match shared {
+            Some(shared) if all_share => {
+                let mut params = vec![Bound::Text(Some(own_rows_json(&rows)?))];
+                params.extend(guard);
+                params.extend(shared.into_params());
+                (fresh_shared_insert_sql(self.backend()), params)
+            }
+            _ => {
+                let mut params = vec![Bound::Text(Some(upsert_rows_json(integration, &rows)?))];
+                params.extend(guard);
+                (fresh_insert_sql(self.backend()), params)
+            }
+        };
         let rows = rows.len() as u64;
         Ok(Some(FreshAlerts {
             plan,
-            rows_json,
+            sql,
+            params,
             rows,
-            open_groups,
-            digests: to_json(&digests)?,
         }))
     }
 
@@ -287,23 +485,18 @@ impl Store {
     ) -> Result<Option<IntakeResult>, StoreError> {
         let FreshAlerts {
             plan,
-            rows_json,
+            sql,
+            params,
             rows,
-            open_groups,
-            digests,
         } = decided;
         let mut then = Recorded::default();
         plan.queue_incident_events(&mut then, integration);
         plan.queue_summary(&mut then, integration, now);
         let stood = self
             .checked_write(CheckedWrite {
-                sql: fresh_insert_sql(self.backend()),
+                sql,
                 expect: rows,
-                params: vec![
-                    Bound::Text(Some(rows_json)),
-                    Bound::Text(Some(open_groups)),
-                    Bound::Text(Some(digests)),
-                ],
+                params,
                 then,
                 now,
             })
@@ -476,6 +669,141 @@ mod tests {
         let again = ingest_one(store, &integration, "db-2", at(3)).await;
         assert_eq!(again.incidents_opened.len(), 1);
         assert_ne!(again.incidents_opened, first.incidents_opened);
+    }
+
+    /// A batch of new alerts whose shared columns agree is written by
+    /// the shorter form of the checked insert; the longer one, given the
+    /// same decision for another integration, stores the same rows.
+    async fn both_forms_of_the_checked_insert_store_the_same_rows(db: &TestDb) {
+        use opsdesk_domain::alerts::RouteAction;
+        let store = &db.store;
+        let admin = store
+            .create_user(
+                NewUser {
+                    username: "admin".into(),
+                    display_name: "Admin".into(),
+                    email: None,
+                    role: Role::Admin,
+                    organization: None,
+                    password_hash: None,
+                },
+                None,
+                at(0),
+            )
+            .await
+            .expect("admin");
+        let service = store
+            .create_service(
+                ServiceInput {
+                    name: "Checkout".into(),
+                    description: String::new(),
+                    owner_team_id: None,
+                    tier: 2,
+                },
+                admin.id,
+                at(0),
+            )
+            .await
+            .expect("service");
+        let mut integrations = Vec::new();
+        for name in ["shorter", "longer"] {
+            let mut input = IntegrationInput::new(name, service.id);
+            input.action = RouteAction::RecordOnly;
+            let (integration, _) = store
+                .create_integration(input, admin.id, at(0))
+                .await
+                .expect("integration");
+            integrations.push(integration);
+        }
+        let body = serde_json::json!({"alerts": [
+            {"labels": {"alertname": "DiskFull", "instance": "db-1", "severity": "critical"},
+             "annotations": {"summary": "Disk \"full\" on db-1", "runbook": "https://runbooks/disk"}},
+            {"labels": {"alertname": "DiskFull", "instance": "db-2", "severity": "warning"},
+             "annotations": {"summary": "Disk almost full on db-2"}},
+            {"labels": {"alertname": "HighLatency", "instance": "api-1"}},
+        ]});
+        let signals = parse_generic(body.to_string().as_bytes()).expect("a valid generic body");
+        let mut decided = Vec::new();
+        for integration in &integrations {
+            let (decisions, fingerprints) =
+                super::super::route_and_fingerprint(integration, &signals);
+            let prepared = Prepared {
+                integration,
+                signals: &signals,
+                fingerprints: &fingerprints,
+                decisions: &decisions,
+                keys: vec![None; signals.len()],
+                owners: Default::default(),
+                truncated: 0,
+            };
+            let suppressor = Suppressor::new(&[], &[], &[], &[], at(1));
+            let params =
+                super::super::batch_state_params(integration.id, &[], &[]).expect("params");
+            decided.push(
+                store
+                    .decide_fresh_alerts(&prepared, &suppressor, params, &[], at(1))
+                    .await
+                    .expect("decided")
+                    .expect("new record-only alerts are decided before the lock"),
+            );
+        }
+        let mut longer = decided.pop().expect("two decisions");
+        let shorter = decided.pop().expect("two decisions");
+        assert_eq!(shorter.sql, fresh_shared_insert_sql(store.backend()));
+        let rows = longer.plan.full_row_records();
+        let mut params = vec![Bound::Text(Some(
+            upsert_rows_json(integrations[1].id, &rows).expect("rows"),
+        ))];
+        params.extend(longer.params.drain(1..3));
+        longer.sql = fresh_insert_sql(store.backend());
+        longer.params = params;
+        for (integration, decided) in integrations.iter().zip([shorter, longer]) {
+            let written = store
+                .write_fresh_alerts(integration, decided, at(1))
+                .await
+                .expect("no error");
+            assert_eq!(written.map(|r| r.new), Some(3));
+        }
+
+        let columns: Vec<String> = UPSERT_COLUMNS
+            .iter()
+            .filter(|(name, _)| *name != "integration_id")
+            .map(|(name, _)| format!("COALESCE(CAST({name} AS TEXT), 'NULL')"))
+            .collect();
+        let sql = format!(
+            "SELECT {} AS r FROM alerts WHERE integration_id = $1 ORDER BY fingerprint",
+            columns.join(" || '|' || ")
+        );
+        let mut stored = Vec::new();
+        for integration in &integrations {
+            let rows: Vec<String> = crate::rows::dynamic_query(&sql)
+                .bind(integration.id)
+                .fetch_all(store.pool())
+                .await
+                .expect("rows")
+                .iter()
+                .map(|r| sqlx::Row::try_get(r, "r").expect("a row"))
+                .collect();
+            assert_eq!(rows.len(), 3);
+            stored.push(rows);
+        }
+        assert_eq!(stored[0], stored[1]);
+    }
+
+    #[tokio::test]
+    async fn sqlite_checked_insert_forms() {
+        let db = TestDb::sqlite().await;
+        both_forms_of_the_checked_insert_store_the_same_rows(&db).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn postgres_checked_insert_forms() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        both_forms_of_the_checked_insert_store_the_same_rows(&db).await;
+        db.cleanup().await;
     }
 
     #[tokio::test]
