@@ -340,63 +340,86 @@ fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Stor
     serde_json::to_writer(&mut *out, v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Appends one row of the upsert, in `UPSERT_COLUMNS` order, as a JSON
-/// array, written straight into the parameter's text (no intermediate
-/// `serde_json::Value` per row).
-fn push_row(out: &mut Vec<u8>, integration: i64, s: &Stored) -> Result<(), StoreError> {
-    let r = &s.record;
-    let fingerprint = r.fingerprint.to_string();
-    let labels = to_json(&r.labels)?;
-    let annotations = to_json(&r.annotations)?;
-    let suppressed = s.suppressed_by.as_ref().map(to_json).transpose()?;
-    let flap = to_json(&s.flap)?;
-    out.push(b'[');
-    push_json(out, &integration)?;
-    macro_rules! then {
-        ($v:expr) => {{
-            out.push(b',');
-            push_json(out, $v)?;
-        }};
+/// One JSON array written element by element straight into a
+/// parameter's text (no intermediate `serde_json::Value` per row).
+struct JsonArray<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> JsonArray<'a> {
+    fn open(out: &'a mut Vec<u8>) -> JsonArray<'a> {
+        out.push(b'[');
+        JsonArray { out, empty: true }
     }
-    then!(&fingerprint);
-    then!(r.source.as_str());
-    then!(r.status.as_str());
-    then!(&labels);
-    then!(&annotations);
-    then!(&r.summary);
-    then!(r.severity.as_str());
-    then!(&r.dedup_key);
-    then!(&r.url);
-    then!(&s.service.map(|x| x.0));
-    then!(s.action.as_str());
-    then!(&r.first_seen.as_microsecond());
-    then!(&r.last_seen.as_microsecond());
-    then!(&r.started_at.as_microsecond());
-    then!(&r.acknowledged_at.map(|t| t.as_microsecond()));
-    then!(&r.resolved_at.map(|t| t.as_microsecond()));
-    then!(&i64::try_from(r.count).unwrap_or(i64::MAX));
-    then!(&i64::from(r.occurrences));
-    then!(&suppressed);
-    then!(&i64::from(s.flapping));
-    then!(&flap);
-    then!(&s.incident.map(|i| i.0));
-    then!(&s.digest.map(|d| d.0));
-    out.push(b']');
-    Ok(())
+
+    /// Appends `v` as the next element.
+    fn push<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), StoreError> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        push_json(self.out, v)
+    }
+
+    fn close(self) {
+        self.out.push(b']');
+    }
+}
+
+/// `rows` as one JSON array of arrays, each row's elements written by
+/// `row`.
+fn rows_json(
+    rows: &[&Stored],
+    row: impl Fn(&mut JsonArray<'_>, &Stored) -> Result<(), StoreError>,
+) -> Result<String, StoreError> {
+    let mut out = Vec::with_capacity(rows.len() * 512);
+    let mut all = JsonArray::open(&mut out);
+    for s in rows {
+        if !all.empty {
+            all.out.push(b',');
+        }
+        all.empty = false;
+        let mut one = JsonArray::open(all.out);
+        row(&mut one, s)?;
+        one.close();
+    }
+    all.close();
+    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// One row of the upsert, in `UPSERT_COLUMNS` order.
+fn push_row(a: &mut JsonArray<'_>, integration: i64, s: &Stored) -> Result<(), StoreError> {
+    let r = &s.record;
+    a.push(&integration)?;
+    a.push(&r.fingerprint.to_string())?;
+    a.push(r.source.as_str())?;
+    a.push(r.status.as_str())?;
+    a.push(&to_json(&r.labels)?)?;
+    a.push(&to_json(&r.annotations)?)?;
+    a.push(&r.summary)?;
+    a.push(r.severity.as_str())?;
+    a.push(&r.dedup_key)?;
+    a.push(&r.url)?;
+    a.push(&s.service.map(|x| x.0))?;
+    a.push(s.action.as_str())?;
+    a.push(&r.first_seen.as_microsecond())?;
+    a.push(&r.last_seen.as_microsecond())?;
+    a.push(&r.started_at.as_microsecond())?;
+    a.push(&r.acknowledged_at.map(|t| t.as_microsecond()))?;
+    a.push(&r.resolved_at.map(|t| t.as_microsecond()))?;
+    a.push(&i64::try_from(r.count).unwrap_or(i64::MAX))?;
+    a.push(&i64::from(r.occurrences))?;
+    a.push(&s.suppressed_by.as_ref().map(to_json).transpose()?)?;
+    a.push(&i64::from(s.flapping))?;
+    a.push(&to_json(&s.flap)?)?;
+    a.push(&s.incident.map(|i| i.0))?;
+    a.push(&s.digest.map(|d| d.0))
 }
 
 /// `rows` as the JSON array [`upsert_sql`] and [`fresh_insert_sql`] bind.
 fn upsert_rows_json(integration: i64, rows: &[&Stored]) -> Result<String, StoreError> {
-    let mut out = Vec::with_capacity(rows.len() * 512);
-    out.push(b'[');
-    for (n, s) in rows.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        push_row(&mut out, integration, s)?;
-    }
-    out.push(b']');
-    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
+    rows_json(rows, |a, s| push_row(a, integration, s))
 }
 
 /// Queues one upsert of all `rows`.

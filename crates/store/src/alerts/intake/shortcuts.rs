@@ -5,8 +5,8 @@
 //! its assumption does not hold, and the batch goes on to the pipeline.
 
 use super::{
-    Plan, Prepared, Stored, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, push_json,
-    queue_noise, queue_received_event, to_json, upsert_rows_json,
+    Plan, Prepared, Stored, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
+    queue_received_event, rows_json, to_json, upsert_rows_json,
 };
 use crate::alerts::{IntakeResult, Integration, keys};
 use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
@@ -262,40 +262,22 @@ impl SharedColumns {
 /// The rows of `rows` in [`FRESH_OWN_COLUMNS`] order, as the JSON array
 /// [`fresh_shared_insert_sql`] binds.
 fn own_rows_json(rows: &[&Stored]) -> Result<String, StoreError> {
-    let mut out = Vec::with_capacity(rows.len() * 400);
-    out.push(b'[');
-    for (n, s) in rows.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
+    rows_json(rows, |a, s| {
         let r = &s.record;
-        let labels = to_json(&r.labels)?;
-        let annotations = to_json(&r.annotations)?;
-        let suppressed = s.suppressed_by.as_ref().map(to_json).transpose()?;
-        out.push(b'[');
-        push_json(&mut out, &r.fingerprint.to_string())?;
-        macro_rules! then {
-            ($v:expr) => {{
-                out.push(b',');
-                push_json(&mut out, $v)?;
-            }};
-        }
-        then!(&labels);
-        then!(&annotations);
-        then!(&r.summary);
-        then!(r.severity.as_str());
-        then!(&r.dedup_key);
-        then!(&r.url);
-        then!(&s.service.map(|x| x.0));
-        then!(s.action.as_str());
-        then!(&r.started_at.as_microsecond());
-        then!(&suppressed);
-        then!(&s.incident.map(|i| i.0));
-        then!(&s.digest.map(|d| d.0));
-        out.push(b']');
-    }
-    out.push(b']');
-    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
+        a.push(&r.fingerprint.to_string())?;
+        a.push(&to_json(&r.labels)?)?;
+        a.push(&to_json(&r.annotations)?)?;
+        a.push(&r.summary)?;
+        a.push(r.severity.as_str())?;
+        a.push(&r.dedup_key)?;
+        a.push(&r.url)?;
+        a.push(&s.service.map(|x| x.0))?;
+        a.push(s.action.as_str())?;
+        a.push(&r.started_at.as_microsecond())?;
+        a.push(&s.suppressed_by.as_ref().map(to_json).transpose()?)?;
+        a.push(&s.incident.map(|i| i.0))?;
+        a.push(&s.digest.map(|d| d.0))
+    })
 }
 
 impl Store {
@@ -559,16 +541,8 @@ mod tests {
             .expect("ingested")
     }
 
-    async fn rows_of(store: &Store) -> i64 {
-        sqlx::query("SELECT COUNT(*) AS n FROM alerts")
-            .fetch_one(store.pool())
-            .await
-            .and_then(|r| sqlx::Row::try_get(&r, "n"))
-            .expect("a count")
-    }
-
-    async fn inserts_only_while_the_open_incidents_are_those_read(db: &TestDb) {
-        let store = &db.store;
+    /// An admin and the service "Checkout".
+    async fn admin_and_service(store: &Store) -> (crate::User, crate::Service) {
         let admin = store
             .create_user(
                 NewUser {
@@ -597,6 +571,20 @@ mod tests {
             )
             .await
             .expect("service");
+        (admin, service)
+    }
+
+    async fn rows_of(store: &Store) -> i64 {
+        sqlx::query("SELECT COUNT(*) AS n FROM alerts")
+            .fetch_one(store.pool())
+            .await
+            .and_then(|r| sqlx::Row::try_get(&r, "n"))
+            .expect("a count")
+    }
+
+    async fn inserts_only_while_the_open_incidents_are_those_read(db: &TestDb) {
+        let store = &db.store;
+        let (admin, service) = admin_and_service(store).await;
         let (integration, _) = store
             .create_integration(
                 IntegrationInput::new("prometheus", service.id),
@@ -677,34 +665,7 @@ mod tests {
     async fn both_forms_of_the_checked_insert_store_the_same_rows(db: &TestDb) {
         use opsdesk_domain::alerts::RouteAction;
         let store = &db.store;
-        let admin = store
-            .create_user(
-                NewUser {
-                    username: "admin".into(),
-                    display_name: "Admin".into(),
-                    email: None,
-                    role: Role::Admin,
-                    organization: None,
-                    password_hash: None,
-                },
-                None,
-                at(0),
-            )
-            .await
-            .expect("admin");
-        let service = store
-            .create_service(
-                ServiceInput {
-                    name: "Checkout".into(),
-                    description: String::new(),
-                    owner_team_id: None,
-                    tier: 2,
-                },
-                admin.id,
-                at(0),
-            )
-            .await
-            .expect("service");
+        let (admin, service) = admin_and_service(store).await;
         let mut integrations = Vec::new();
         for name in ["shorter", "longer"] {
             let mut input = IntegrationInput::new(name, service.id);
