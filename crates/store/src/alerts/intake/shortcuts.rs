@@ -112,25 +112,23 @@ fn fresh_insert_sql(backend: Backend) -> &'static str {
 
 /// The columns in which the alerts of a batch of new firing alerts
 /// usually differ, in the order [`fresh_shared_insert_sql`] binds them as
-/// JSON rows.
-const FRESH_OWN_COLUMNS: [(&str, bulk::Column); 13] = {
-    use bulk::Column::{Int, Text};
-    [
-        ("fingerprint", Text),
-        ("labels", Text),
-        ("annotations", Text),
-        ("summary", Text),
-        ("severity", Text),
-        ("dedup_key", Text),
-        ("url", Text),
-        ("service_id", Int),
-        ("action", Text),
-        ("started_at", Int),
-        ("suppressed_by", Text),
-        ("incident_id", Int),
-        ("content_digest", Int),
-    ]
-};
+/// JSON rows (their types are those of `UPSERT_COLUMNS`; with
+/// [`FRESH_SHARED_COLUMNS`] they are exactly its columns, as a test holds).
+const FRESH_OWN_COLUMNS: [&str; 13] = [
+    "fingerprint",
+    "labels",
+    "annotations",
+    "summary",
+    "severity",
+    "dedup_key",
+    "url",
+    "service_id",
+    "action",
+    "started_at",
+    "suppressed_by",
+    "incident_id",
+    "content_digest",
+];
 
 /// The columns all new firing alerts of one batch usually share, bound
 /// once as `$4` on (see [`SharedColumns`]).
@@ -157,10 +155,18 @@ const FRESH_SHARED_COLUMNS: [&str; 11] = [
 fn fresh_shared_insert_sql(backend: Backend) -> &'static str {
     static SQL: bulk::PerBackend = bulk::PerBackend::new();
     SQL.get(backend, |backend| {
-        let types: Vec<bulk::Column> = FRESH_OWN_COLUMNS.iter().map(|(_, t)| *t).collect();
+        let types: Vec<bulk::Column> = FRESH_OWN_COLUMNS
+            .iter()
+            .map(|own| {
+                UPSERT_COLUMNS
+                    .iter()
+                    .find(|(name, _)| name == own)
+                    .map_or(bulk::Column::Text, |(_, t)| *t)
+            })
+            .collect();
         let names: Vec<&str> = FRESH_OWN_COLUMNS
             .iter()
-            .map(|(name, _)| *name)
+            .copied()
             .chain(FRESH_SHARED_COLUMNS)
             .collect();
         let values: Vec<String> = (0..FRESH_OWN_COLUMNS.len())
@@ -749,6 +755,19 @@ mod tests {
             stored.push(rows);
         }
         assert_eq!(stored[0], stored[1]);
+    }
+
+    #[test]
+    fn the_shorter_insert_writes_every_column_of_the_longer_once() {
+        let mut shorter: Vec<&str> = FRESH_OWN_COLUMNS
+            .iter()
+            .copied()
+            .chain(FRESH_SHARED_COLUMNS)
+            .collect();
+        let mut longer: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
+        shorter.sort_unstable();
+        longer.sort_unstable();
+        assert_eq!(shorter, longer);
     }
 
     #[tokio::test]
