@@ -260,7 +260,7 @@ pub struct WriteTx {
 }
 
 /// A parameter of a queued statement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bound {
     Int(Option<i64>),
     Text(Option<String>),

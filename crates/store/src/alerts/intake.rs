@@ -362,6 +362,26 @@ impl<'a> JsonArray<'a> {
         push_json(self.out, v)
     }
 
+    /// Appends a bound value as the next element (a missing one as
+    /// `null`).
+    fn push_bound(&mut self, v: &Bound) -> Result<(), StoreError> {
+        match v {
+            Bound::Int(Some(i)) => self.push(i),
+            Bound::Text(Some(t)) => self.push(t.as_str()),
+            Bound::Int(None) | Bound::Text(None) => self.push(&()),
+        }
+    }
+
+    /// Opens an array as the next element; close it before pushing here
+    /// again.
+    fn open_array(&mut self) -> JsonArray<'_> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        JsonArray::open(self.out)
+    }
+
     fn close(self) {
         self.out.push(b']');
     }
@@ -376,11 +396,7 @@ fn rows_json(
     let mut out = Vec::with_capacity(rows.len() * 512);
     let mut all = JsonArray::open(&mut out);
     for s in rows {
-        if !all.empty {
-            all.out.push(b',');
-        }
-        all.empty = false;
-        let mut one = JsonArray::open(all.out);
+        let mut one = all.open_array();
         row(&mut one, s)?;
         one.close();
     }
@@ -388,33 +404,45 @@ fn rows_json(
     String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// One alert's row: its value for each of `UPSERT_COLUMNS`, in order.
+fn row_values(integration: i64, s: &Stored) -> Result<[Bound; UPSERT_COLUMNS.len()], StoreError> {
+    let r = &s.record;
+    let int = |v: i64| Bound::Int(Some(v));
+    let text = |v: &str| Bound::Text(Some(v.to_string()));
+    Ok([
+        int(integration),
+        Bound::Text(Some(r.fingerprint.to_string())),
+        text(r.source.as_str()),
+        text(r.status.as_str()),
+        Bound::Text(Some(to_json(&r.labels)?)),
+        Bound::Text(Some(to_json(&r.annotations)?)),
+        text(&r.summary),
+        text(r.severity.as_str()),
+        Bound::Text(r.dedup_key.clone()),
+        Bound::Text(r.url.clone()),
+        Bound::Int(s.service.map(|x| x.0)),
+        text(s.action.as_str()),
+        int(r.first_seen.as_microsecond()),
+        int(r.last_seen.as_microsecond()),
+        int(r.started_at.as_microsecond()),
+        Bound::Int(r.acknowledged_at.map(|t| t.as_microsecond())),
+        Bound::Int(r.resolved_at.map(|t| t.as_microsecond())),
+        int(i64::try_from(r.count).unwrap_or(i64::MAX)),
+        int(i64::from(r.occurrences)),
+        Bound::Text(s.suppressed_by.as_ref().map(to_json).transpose()?),
+        int(i64::from(s.flapping)),
+        Bound::Text(Some(to_json(&s.flap)?)),
+        Bound::Int(s.incident.map(|i| i.0)),
+        Bound::Int(s.digest.map(|d| d.0)),
+    ])
+}
+
 /// One row of the upsert, in `UPSERT_COLUMNS` order.
 fn push_row(a: &mut JsonArray<'_>, integration: i64, s: &Stored) -> Result<(), StoreError> {
-    let r = &s.record;
-    a.push(&integration)?;
-    a.push(&r.fingerprint.to_string())?;
-    a.push(r.source.as_str())?;
-    a.push(r.status.as_str())?;
-    a.push(&to_json(&r.labels)?)?;
-    a.push(&to_json(&r.annotations)?)?;
-    a.push(&r.summary)?;
-    a.push(r.severity.as_str())?;
-    a.push(&r.dedup_key)?;
-    a.push(&r.url)?;
-    a.push(&s.service.map(|x| x.0))?;
-    a.push(s.action.as_str())?;
-    a.push(&r.first_seen.as_microsecond())?;
-    a.push(&r.last_seen.as_microsecond())?;
-    a.push(&r.started_at.as_microsecond())?;
-    a.push(&r.acknowledged_at.map(|t| t.as_microsecond()))?;
-    a.push(&r.resolved_at.map(|t| t.as_microsecond()))?;
-    a.push(&i64::try_from(r.count).unwrap_or(i64::MAX))?;
-    a.push(&i64::from(r.occurrences))?;
-    a.push(&s.suppressed_by.as_ref().map(to_json).transpose()?)?;
-    a.push(&i64::from(s.flapping))?;
-    a.push(&to_json(&s.flap)?)?;
-    a.push(&s.incident.map(|i| i.0))?;
-    a.push(&s.digest.map(|d| d.0))
+    for value in &row_values(integration, s)? {
+        a.push_bound(value)?;
+    }
+    Ok(())
 }
 
 /// `rows` as the JSON array [`upsert_sql`] and [`fresh_insert_sql`] bind.

@@ -5,8 +5,8 @@
 //! its assumption does not hold, and the batch goes on to the pipeline.
 
 use super::{
-    Plan, Prepared, Stored, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
-    queue_received_event, rows_json, to_json, upsert_rows_json,
+    JsonArray, Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
+    queue_received_event, row_values, to_json,
 };
 use crate::alerts::{IntakeResult, Integration, keys};
 use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
@@ -17,8 +17,9 @@ use opsdesk_domain::alerts::{
     AlertSignal, AlertStatus, ContentDigest, Fingerprint, NoiseMetrics, OpenGroup, PipelineOutcome,
     RoutingDecision, Suppressor,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// Intake batches written by a shortcut instead of the pipeline under the
 /// writer lock (see [`Store::ingest_alerts`]).
@@ -92,98 +93,125 @@ fn open_group_list(groups: &[OpenGroup]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// The insert of a batch of alerts decided before the writer lock: `$1`
-/// the rows (as for [`upsert_sql`]), `$2` the open incidents of the
-/// batch's groups as read ([`open_group_list`]), `$3` the digests of those
-/// groups' keys. Rows go in only while the open incidents are still those
-/// (else a new alert could join a closed incident, or miss one opened
-/// since); an alert stored since the read is left alone. The caller
-/// compares the count of rows inserted with the number it sent.
+/// The insert of a batch of alerts decided before the writer lock, every
+/// column read from the JSON rows of `$1` (as for [`upsert_sql`]); `$2`
+/// the open incidents of the batch's groups as read
+/// ([`open_group_list`]), `$3` the digests of those groups' keys. Rows go
+/// in only while the open incidents are still those (else a new alert
+/// could join a closed incident, or miss one opened since); an alert
+/// stored since the read is left alone. The caller compares the count of
+/// rows inserted with the number it sent. [`fresh_insert_sql_sharing`]
+/// gives the same insert with some columns bound once.
 fn fresh_insert_sql(backend: Backend) -> &'static str {
     static SQL: bulk::PerBackend = bulk::PerBackend::new();
     SQL.get(backend, |backend| {
-        format!(
-            "{} {}",
-            bulk::insert_rows(backend, "alerts", &UPSERT_COLUMNS, "$1"),
-            fresh_insert_guard(backend, "v.c0", "v.c1"),
-        )
+        build_fresh_insert(backend, SharedColumns::NONE)
     })
 }
 
-/// The columns in which the alerts of a batch of new firing alerts
-/// usually differ, in the order [`fresh_shared_insert_sql`] binds them as
-/// JSON rows (their types are those of `UPSERT_COLUMNS`; with
-/// [`FRESH_SHARED_COLUMNS`] they are exactly its columns, as a test holds).
-const FRESH_OWN_COLUMNS: [&str; 13] = [
-    "fingerprint",
-    "labels",
-    "annotations",
-    "summary",
-    "severity",
-    "dedup_key",
-    "url",
-    "service_id",
-    "action",
-    "started_at",
-    "suppressed_by",
-    "incident_id",
-    "content_digest",
-];
+/// Which columns of a batch's rows every alert of it has the same value
+/// in: one bit per column of `UPSERT_COLUMNS`. Those are bound once as
+/// `$4` on instead of being repeated in each JSON row: each column read
+/// out of a row is a function call that walks the row to its place, and
+/// those reads were the largest single part of the writer's work for a
+/// new alert (docs/BENCHMARKS.md, "Alert intake, seventh pass"). Alerts
+/// of one batch usually share most of them (where from, state, times,
+/// counts, route), and a batch of one shares all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SharedColumns(u32);
 
-/// The columns all new firing alerts of one batch usually share, bound
-/// once as `$4` on (see [`SharedColumns`]).
-const FRESH_SHARED_COLUMNS: [&str; 11] = [
-    "integration_id",
-    "source",
-    "status",
-    "first_seen",
-    "last_seen",
-    "acknowledged_at",
-    "resolved_at",
-    "count",
-    "occurrences",
-    "flapping",
-    "flap",
-];
+impl SharedColumns {
+    const NONE: SharedColumns = SharedColumns(0);
 
-/// [`fresh_insert_sql`] for a batch whose alerts share the values of
-/// [`FRESH_SHARED_COLUMNS`]: `$1` holds only [`FRESH_OWN_COLUMNS`] per
-/// alert, and the shared values are bound once. Each column read out of
-/// the JSON rows is a function call that walks the row to its place, and
-/// those reads were about a quarter of the writer's time; this form reads
-/// 13 instead of 24, and the nearest ones.
-fn fresh_shared_insert_sql(backend: Backend) -> &'static str {
-    static SQL: bulk::PerBackend = bulk::PerBackend::new();
-    SQL.get(backend, |backend| {
-        let types: Vec<bulk::Column> = FRESH_OWN_COLUMNS
-            .iter()
-            .map(|own| {
-                UPSERT_COLUMNS
-                    .iter()
-                    .find(|(name, _)| name == own)
-                    .map_or(bulk::Column::Text, |(_, t)| *t)
-            })
-            .collect();
-        let names: Vec<&str> = FRESH_OWN_COLUMNS
-            .iter()
-            .copied()
-            .chain(FRESH_SHARED_COLUMNS)
-            .collect();
-        let values: Vec<String> = (0..FRESH_OWN_COLUMNS.len())
-            .map(|i| format!("v.c{i}"))
-            .chain((0..FRESH_SHARED_COLUMNS.len()).map(|j| format!("${}", 4 + j)))
-            .collect();
-        format!(
-            "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v {}",
-            names.join(", "),
-            values.join(", "),
-            bulk::rows(backend, "$1", &types),
-            fresh_insert_guard(backend, "$4", "v.c0"),
-        )
-    })
+    /// The columns in which all of `rows` agree. Never the fingerprint:
+    /// the insert's guard reads each row's identity from the row.
+    fn of(rows: &[[Bound; UPSERT_COLUMNS.len()]]) -> SharedColumns {
+        let Some((first, rest)) = rows.split_first() else {
+            return SharedColumns::NONE;
+        };
+        let mut bits = 0;
+        for (i, (name, _)) in UPSERT_COLUMNS.iter().enumerate() {
+            if *name != "fingerprint" && rest.iter().all(|row| row[i] == first[i]) {
+                bits |= 1 << i;
+            }
+        }
+        SharedColumns(bits)
+    }
+
+    fn includes(self, column: usize) -> bool {
+        self.0 & (1 << column) != 0
+    }
 }
 
-/// The `WHERE` (and on PostgreSQL the `ON CONFLICT`) of both forms of
+/// Most distinct sets of shared columns whose insert is kept (built once
+/// each, for the life of the process); a batch whose set is not among
+/// them once the cache is full takes [`fresh_insert_sql`].
+const MAX_SHARED_COLUMN_SETS: usize = 64;
+
+/// [`fresh_insert_sql`] with the columns in `shared` bound once, as `$4`
+/// on in `UPSERT_COLUMNS` order, and only the others in `$1`'s rows.
+/// `None` when no more forms are kept.
+fn fresh_insert_sql_sharing(backend: Backend, shared: SharedColumns) -> Option<&'static str> {
+    type Forms = HashMap<(bool, SharedColumns), &'static str>;
+    static FORMS: OnceLock<Mutex<Forms>> = OnceLock::new();
+    if shared == SharedColumns::NONE {
+        return Some(fresh_insert_sql(backend));
+    }
+    let key = (backend == Backend::Sqlite, shared);
+    let mut forms = FORMS.get_or_init(Default::default).lock().ok()?;
+    if let Some(sql) = forms.get(&key) {
+        return Some(sql);
+    }
+    if forms.len() >= MAX_SHARED_COLUMN_SETS {
+        return None;
+    }
+    // Kept for the process, as the statements of `bulk::PerBackend` are;
+    // the cap above bounds them.
+    let sql: &'static str = Box::leak(build_fresh_insert(backend, shared).into_boxed_str());
+    forms.insert(key, sql);
+    Some(sql)
+}
+
+/// The text of the checked insert for one set of shared columns.
+fn build_fresh_insert(backend: Backend, shared: SharedColumns) -> String {
+    let mut own_types = Vec::new();
+    let mut own_names = Vec::new();
+    let mut shared_names = Vec::new();
+    let mut own_values = Vec::new();
+    let mut shared_values = Vec::new();
+    let mut integration = String::new();
+    let mut fingerprint = String::new();
+    for (i, (name, column_type)) in UPSERT_COLUMNS.iter().enumerate() {
+        let value = if shared.includes(i) {
+            let value = format!("${}", 4 + shared_names.len());
+            shared_names.push(*name);
+            shared_values.push(value.clone());
+            value
+        } else {
+            let value = format!("v.c{}", own_names.len());
+            own_names.push(*name);
+            own_types.push(*column_type);
+            own_values.push(value.clone());
+            value
+        };
+        match *name {
+            "integration_id" => integration = value,
+            "fingerprint" => fingerprint = value,
+            _ => {}
+        }
+    }
+    own_names.extend(shared_names);
+    own_values.extend(shared_values);
+    format!(
+        "INSERT INTO alerts ({}) SELECT {} FROM ({}) AS v {}",
+        own_names.join(", "),
+        own_values.join(", "),
+        bulk::rows(backend, "$1", &own_types),
+        fresh_insert_guard(backend, &integration, &fingerprint),
+    )
+}
+
+/// The `WHERE` (and on PostgreSQL the `ON CONFLICT`) of every form of
 /// the insert: `$2` and `$3` as for [`fresh_insert_sql`]; `integration`
 /// and `fingerprint` are where a row's identity is.
 fn fresh_insert_guard(backend: Backend, integration: &str, fingerprint: &str) -> String {
@@ -213,77 +241,25 @@ fn fresh_insert_guard(backend: Backend, integration: &str, fingerprint: &str) ->
     )
 }
 
-/// The values of [`FRESH_SHARED_COLUMNS`] in one alert's row.
-#[derive(Debug, PartialEq)]
-struct SharedColumns {
-    integration: i64,
-    source: &'static str,
-    status: &'static str,
-    first_seen: i64,
-    last_seen: i64,
-    acknowledged_at: Option<i64>,
-    resolved_at: Option<i64>,
-    count: i64,
-    occurrences: i64,
-    flapping: bool,
-    flap: String,
-}
-
-impl SharedColumns {
-    fn of(integration: i64, s: &Stored) -> Result<SharedColumns, StoreError> {
-        let r = &s.record;
-        Ok(SharedColumns {
-            integration,
-            source: r.source.as_str(),
-            status: r.status.as_str(),
-            first_seen: r.first_seen.as_microsecond(),
-            last_seen: r.last_seen.as_microsecond(),
-            acknowledged_at: r.acknowledged_at.map(|t| t.as_microsecond()),
-            resolved_at: r.resolved_at.map(|t| t.as_microsecond()),
-            count: i64::try_from(r.count).unwrap_or(i64::MAX),
-            occurrences: i64::from(r.occurrences),
-            flapping: s.flapping,
-            flap: to_json(&s.flap)?,
-        })
+/// The rows of `values` as the JSON array [`fresh_insert_sql_sharing`]
+/// binds as `$1`: each row's columns not in `shared`.
+fn own_rows_json(
+    values: &[[Bound; UPSERT_COLUMNS.len()]],
+    shared: SharedColumns,
+) -> Result<String, StoreError> {
+    let mut out = Vec::with_capacity(values.len() * 384);
+    let mut all = JsonArray::open(&mut out);
+    for row in values {
+        let mut one = all.open_array();
+        for (i, value) in row.iter().enumerate() {
+            if !shared.includes(i) {
+                one.push_bound(value)?;
+            }
+        }
+        one.close();
     }
-
-    /// As parameters `$4` on, in [`FRESH_SHARED_COLUMNS`] order.
-    fn into_params(self) -> [Bound; 11] {
-        [
-            Bound::Int(Some(self.integration)),
-            Bound::Text(Some(self.source.to_string())),
-            Bound::Text(Some(self.status.to_string())),
-            Bound::Int(Some(self.first_seen)),
-            Bound::Int(Some(self.last_seen)),
-            Bound::Int(self.acknowledged_at),
-            Bound::Int(self.resolved_at),
-            Bound::Int(Some(self.count)),
-            Bound::Int(Some(self.occurrences)),
-            Bound::Int(Some(i64::from(self.flapping))),
-            Bound::Text(Some(self.flap)),
-        ]
-    }
-}
-
-/// The rows of `rows` in [`FRESH_OWN_COLUMNS`] order, as the JSON array
-/// [`fresh_shared_insert_sql`] binds.
-fn own_rows_json(rows: &[&Stored]) -> Result<String, StoreError> {
-    rows_json(rows, |a, s| {
-        let r = &s.record;
-        a.push(&r.fingerprint.to_string())?;
-        a.push(&to_json(&r.labels)?)?;
-        a.push(&to_json(&r.annotations)?)?;
-        a.push(&r.summary)?;
-        a.push(r.severity.as_str())?;
-        a.push(&r.dedup_key)?;
-        a.push(&r.url)?;
-        a.push(&s.service.map(|x| x.0))?;
-        a.push(s.action.as_str())?;
-        a.push(&r.started_at.as_microsecond())?;
-        a.push(&s.suppressed_by.as_ref().map(to_json).transpose()?)?;
-        a.push(&s.incident.map(|i| i.0))?;
-        a.push(&s.digest.map(|d| d.0))
-    })
+    all.close();
+    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl Store {
@@ -426,34 +402,30 @@ impl Store {
             return Ok(None);
         }
         let integration = prepared.integration.id;
-        let shared = match rows.first() {
-            Some(first) => Some(SharedColumns::of(integration, first)?),
-            None => None,
-        };
-        let mut all_share = true;
-        for s in rows.iter().skip(1) {
-            if Some(SharedColumns::of(integration, s)?) != shared {
-                all_share = false;
-                break;
-            }
-        }
+        let values = rows
+            .iter()
+            .map(|s| row_values(integration, s))
+            .collect::<Result<Vec<_>, _>>()?;
         let guard = [
             Bound::Text(Some(open_groups)),
             Bound::Text(Some(to_json(&digests)?)),
         ];
-        let (sql, params) = match shared {
-            Some(shared) if all_share => {
-                let mut params = vec![Bound::Text(Some(own_rows_json(&rows)?))];
-                params.extend(guard);
-                params.extend(shared.into_params());
-                (fresh_shared_insert_sql(self.backend()), params)
-            }
-            _ => {
-                let mut params = vec![Bound::Text(Some(upsert_rows_json(integration, &rows)?))];
-                params.extend(guard);
-                (fresh_insert_sql(self.backend()), params)
-            }
+        let shared = SharedColumns::of(&values);
+        let (sql, shared) = match fresh_insert_sql_sharing(self.backend(), shared) {
+            Some(sql) => (sql, shared),
+            None => (fresh_insert_sql(self.backend()), SharedColumns::NONE),
         };
+        let mut params = vec![Bound::Text(Some(own_rows_json(&values, shared)?))];
+        params.extend(guard);
+        if let Some(first) = values.first() {
+            params.extend(
+                first
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| shared.includes(*i))
+                    .map(|(_, value)| value.clone()),
+            );
+        }
         let rows = rows.len() as u64;
         Ok(Some(FreshAlerts {
             plan,
@@ -665,9 +637,10 @@ mod tests {
         assert_ne!(again.incidents_opened, first.incidents_opened);
     }
 
-    /// A batch of new alerts whose shared columns agree is written by
-    /// the shorter form of the checked insert; the longer one, given the
-    /// same decision for another integration, stores the same rows.
+    /// A batch of new alerts that agree in some columns is written with
+    /// those bound once; the form reading every column from the rows,
+    /// given the same decision for another integration, stores the same
+    /// rows.
     async fn both_forms_of_the_checked_insert_store_the_same_rows(db: &TestDb) {
         use opsdesk_domain::alerts::RouteAction;
         let store = &db.store;
@@ -716,10 +689,14 @@ mod tests {
         }
         let mut longer = decided.pop().expect("two decisions");
         let shorter = decided.pop().expect("two decisions");
-        assert_eq!(shorter.sql, fresh_shared_insert_sql(store.backend()));
+        assert_ne!(
+            shorter.sql,
+            fresh_insert_sql(store.backend()),
+            "the alerts share columns (integration, source, status, times, counts, route)"
+        );
         let rows = longer.plan.full_row_records();
         let mut params = vec![Bound::Text(Some(
-            upsert_rows_json(integrations[1].id, &rows).expect("rows"),
+            super::super::upsert_rows_json(integrations[1].id, &rows).expect("rows"),
         ))];
         params.extend(longer.params.drain(1..3));
         longer.sql = fresh_insert_sql(store.backend());
@@ -757,17 +734,76 @@ mod tests {
         assert_eq!(stored[0], stored[1]);
     }
 
+    /// The columns an insert names, in order.
+    fn inserted_columns(sql: &str) -> Vec<String> {
+        let start = sql.find('(').expect("a column list") + 1;
+        let end = start + sql[start..].find(')').expect("a column list");
+        sql[start..end].split(", ").map(str::to_string).collect()
+    }
+
     #[test]
-    fn the_shorter_insert_writes_every_column_of_the_longer_once() {
-        let mut shorter: Vec<&str> = FRESH_OWN_COLUMNS
+    fn every_form_of_the_insert_writes_every_column_once() {
+        let fingerprint = UPSERT_COLUMNS
             .iter()
-            .copied()
-            .chain(FRESH_SHARED_COLUMNS)
-            .collect();
-        let mut longer: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
-        shorter.sort_unstable();
-        longer.sort_unstable();
-        assert_eq!(shorter, longer);
+            .position(|(name, _)| *name == "fingerprint")
+            .expect("a fingerprint column");
+        let all = (1u32 << UPSERT_COLUMNS.len()) - 1;
+        let mut expected: Vec<&str> = UPSERT_COLUMNS.iter().map(|(name, _)| *name).collect();
+        expected.sort_unstable();
+        for bits in [0, all, 0x0055_5555, 0x00aa_aaaa, 1, 1 << 23] {
+            let shared = SharedColumns(bits & !(1 << fingerprint));
+            for backend in [Backend::Sqlite, Backend::Postgres] {
+                let sql = build_fresh_insert(backend, shared);
+                let mut columns = inserted_columns(&sql);
+                let bound_once = (0..UPSERT_COLUMNS.len())
+                    .filter(|i| shared.includes(*i))
+                    .count();
+                assert_eq!(
+                    sql.matches(&format!("${}", 4 + bound_once)).count(),
+                    0,
+                    "parameters $4 on are exactly the shared columns: {sql}"
+                );
+                if bound_once > 0 {
+                    assert!(sql.contains(&format!("${}", 3 + bound_once)), "{sql}");
+                }
+                columns.sort_unstable();
+                assert_eq!(columns, expected, "{sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn columns_are_shared_only_when_every_alert_agrees() {
+        let row = |instance: &str, severity: &str| {
+            let mut values: [Bound; UPSERT_COLUMNS.len()] =
+                std::array::from_fn(|_| Bound::Int(None));
+            for (i, (name, _)) in UPSERT_COLUMNS.iter().enumerate() {
+                values[i] = match *name {
+                    "fingerprint" => Bound::Text(Some(format!("fp-{instance}"))),
+                    "severity" => Bound::Text(Some(severity.to_string())),
+                    "labels" => Bound::Text(Some(format!("{{\"instance\":\"{instance}\"}}"))),
+                    _ => Bound::Int(Some(1)),
+                };
+            }
+            values
+        };
+        let column = |name: &str| {
+            UPSERT_COLUMNS
+                .iter()
+                .position(|(n, _)| *n == name)
+                .expect("a column")
+        };
+        let two = SharedColumns::of(&[row("a", "critical"), row("b", "critical")]);
+        assert!(two.includes(column("severity")));
+        assert!(two.includes(column("integration_id")));
+        assert!(!two.includes(column("labels")));
+        assert!(!two.includes(column("fingerprint")));
+        let differing = SharedColumns::of(&[row("a", "critical"), row("b", "warning")]);
+        assert!(!differing.includes(column("severity")));
+        let one = SharedColumns::of(&[row("a", "critical")]);
+        assert!(one.includes(column("labels")), "a batch of one shares all");
+        assert!(!one.includes(column("fingerprint")), "but its identity");
+        assert_eq!(SharedColumns::of(&[]), SharedColumns::NONE);
     }
 
     #[tokio::test]
