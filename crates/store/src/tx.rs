@@ -1108,7 +1108,8 @@ mod tests {
     /// out in one round; the second does not stand (its key is the first's),
     /// so it and the third are undone, the second is told so, and the third
     /// goes out again and stands. Each standing write's event is chained.
-    async fn combined_round_undoes_from_the_first_write_that_does_not_stand(store: &Store) {
+    async fn combined_round_undoes_from_the_first_write_that_does_not_stand(db: &TestDb) {
+        let store = &db.store;
         sqlx::query("CREATE TABLE scratch (k TEXT PRIMARY KEY)")
             .execute(store.pool())
             .await
@@ -1170,21 +1171,9 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn sqlite_combined_round() {
-        let db = TestDb::sqlite().await;
-        combined_round_undoes_from_the_first_write_that_does_not_stand(&db.store).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test]
-    async fn postgres_combined_round() {
-        let Some(db) = TestDb::postgres().await else {
-            return;
-        };
-        combined_round_undoes_from_the_first_write_that_does_not_stand(&db.store).await;
-        db.cleanup().await;
-    }
+    crate::testing::on_both_backends!(
+        combined_round_undoes_from_the_first_write_that_does_not_stand
+    );
 
     #[test]
     fn queued_statements_share_one_parameter_list() {

@@ -921,51 +921,9 @@ mod tests {
         assert_eq!(SharedColumns::of(&[]), SharedColumns::NONE);
     }
 
-    #[tokio::test]
-    async fn sqlite_checked_insert_forms() {
-        let db = TestDb::sqlite().await;
-        both_forms_of_the_checked_insert_store_the_same_rows(&db).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test]
-    async fn postgres_checked_insert_forms() {
-        let Some(db) = TestDb::postgres().await else {
-            return;
-        };
-        both_forms_of_the_checked_insert_store_the_same_rows(&db).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_insert_after_a_move() {
-        let db = TestDb::sqlite().await;
-        an_alert_stored_and_moved_since_the_read_is_not_stored_twice(&db).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test]
-    async fn postgres_insert_after_a_move() {
-        let Some(db) = TestDb::postgres().await else {
-            return;
-        };
-        an_alert_stored_and_moved_since_the_read_is_not_stored_twice(&db).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_insert_guard() {
-        let db = TestDb::sqlite().await;
-        inserts_only_while_the_open_incidents_are_those_read(&db).await;
-        db.cleanup().await;
-    }
-
-    #[tokio::test]
-    async fn postgres_insert_guard() {
-        let Some(db) = TestDb::postgres().await else {
-            return;
-        };
-        inserts_only_while_the_open_incidents_are_those_read(&db).await;
-        db.cleanup().await;
-    }
+    crate::testing::on_both_backends!(
+        both_forms_of_the_checked_insert_store_the_same_rows,
+        an_alert_stored_and_moved_since_the_read_is_not_stored_twice,
+        inserts_only_while_the_open_incidents_are_those_read,
+    );
 }
