@@ -229,36 +229,6 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_name_replaces_the_admin_database() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "t1"),
-            "postgres://u:p@h/t1?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgresql://h:5432", "t1"),
-            "postgresql://h:5432/t1"
-        );
-    }
-
-    #[test]
-    fn passwords_stay_out_of_messages() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-    }
-}
-
 /// This crate's own tests on both backends, as `tests/contract.rs` does
 /// for the contract suite: for each `name` (an `async fn name(db:
 /// &TestDb)` in scope), a test `sqlite::name` and a test `postgres::name`.
@@ -291,3 +261,33 @@ macro_rules! on_both_backends {
 }
 #[cfg(test)]
 pub(crate) use on_both_backends;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_replaces_the_admin_database() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgresql://h:5432", "t1"),
+            "postgresql://h:5432/t1"
+        );
+    }
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

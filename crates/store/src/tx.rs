@@ -1079,7 +1079,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::{Bound, CheckedWrite, Queue, Recorded, renumber};
-    use crate::Store;
     use crate::events::ChainReport;
     use crate::testing::TestDb;
     use jiff::Timestamp;
