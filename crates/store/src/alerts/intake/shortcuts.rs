@@ -448,12 +448,10 @@ impl Store {
                 Some(sql) => (sql, shared),
                 None => (fresh_insert_sql(backend), SharedColumns::NONE),
             };
-        let recent_only = match (backend, moves_seen) {
-            (Backend::Sqlite, Some(moves_seen)) => {
-                fresh_insert_sql_sharing(backend, shared, StoredCheck::RecentKeys)
-                    .map(|sql| (sql, moves_seen))
-            }
-            _ => None,
+        let recent_only = match backend {
+            Backend::Sqlite => fresh_insert_sql_sharing(backend, shared, StoredCheck::RecentKeys)
+                .map(|sql| (sql, moves_seen)),
+            Backend::Postgres => None,
         };
         let mut params = vec![Bound::Text(Some(own_rows_json(&values, shared)?))];
         params.extend(guard);
