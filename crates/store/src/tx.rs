@@ -844,35 +844,6 @@ pub(crate) struct CheckedWrite {
     pub(crate) then: Recorded,
     /// The time its events carry.
     pub(crate) now: Timestamp,
-    /// A cheaper statement to run instead of `sql`, when it still may.
-    pub(crate) cheaper: Option<CheaperForm>,
-}
-
-/// A statement a checked write runs instead of its own, with the same
-/// parameters and expected count, when `applies` says so under the writer
-/// lock, just before the write is sent: for a check that a condition
-/// known then makes unnecessary.
-pub(crate) struct CheaperForm {
-    pub(crate) sql: &'static str,
-    pub(crate) applies: Box<dyn Fn() -> bool + Send + Sync>,
-}
-
-impl std::fmt::Debug for CheaperForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheaperForm")
-            .field("sql", &self.sql)
-            .finish_non_exhaustive()
-    }
-}
-
-impl CheckedWrite {
-    /// The statement to send now, under the writer lock.
-    fn sql_now(&self) -> &'static str {
-        match &self.cheaper {
-            Some(cheaper) if (cheaper.applies)() => cheaper.sql,
-            _ => self.sql,
-        }
-    }
 }
 
 /// A checked write waiting in the queue, and where its outcome goes: the
@@ -1012,7 +983,7 @@ impl Store {
             Backend::Sqlite => {
                 for (i, job) in jobs.iter().enumerate() {
                     tx.defer(CHECKED_SAVEPOINTS[i], vec![]);
-                    tx.defer(job.write.sql_now(), job.write.params.clone());
+                    tx.defer(job.write.sql, job.write.params.clone());
                     tx.defer("SELECT changes() AS changed", vec![]);
                 }
                 let (sql, params) = joined(std::mem::take(&mut tx.pending));
@@ -1037,7 +1008,7 @@ impl Store {
                     sqlx::query(CHECKED_SAVEPOINTS[i])
                         .execute(tx.raw_conn())
                         .await?;
-                    let done = bind_all(sqlx::query(job.write.sql_now()), job.write.params.clone())
+                    let done = bind_all(sqlx::query(job.write.sql), job.write.params.clone())
                         .execute(tx.raw_conn())
                         .await?;
                     counted.push(done.rows_affected());
@@ -1099,7 +1070,6 @@ mod tests {
             expect: 1,
             then,
             now: Timestamp::now(),
-            cheaper: None,
         }
     }
 

@@ -59,41 +59,12 @@ pub(crate) fn sqlite_no_alert_with(integration: &str, fingerprint: &str) -> Stri
     )
 }
 
-/// SQLite: the condition "no recent alert of integration `integration`
-/// has fingerprint `fingerprint`" (SQL expressions): enough for an alert
-/// that was not stored when it was read, while no move has run since
-/// ([`Settler::unmoved_since`]).
-pub(crate) fn sqlite_no_recent_alert_with(integration: &str, fingerprint: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT 1 FROM alert_keys_recent WHERE integration_id = {integration} AND fingerprint = {fingerprint})"
-    )
-}
-
-/// How many identities were written since the last move, whether a move
-/// is under way (one at a time), and how many moves began and ended.
+/// How many identities were written since the last move, and whether a
+/// move is under way (one at a time).
 #[derive(Default)]
 pub(crate) struct Settler {
     written: AtomicU64,
     moving: AtomicBool,
-    /// Odd while a move runs, one more when it ends: a read that saw an
-    /// even value still holds while the value is unchanged.
-    moves: AtomicU64,
-}
-
-impl Settler {
-    /// Where moves stand; take it before a read.
-    pub(crate) fn moves_seen(&self) -> u64 {
-        self.moves.load(Ordering::SeqCst)
-    }
-
-    /// Whether no move has begun or ended since `seen` was taken, with
-    /// none under way then. Every identity stored since a read taken after
-    /// `seen` is then still in the recent table: a move is the only way
-    /// out of it. Asked under the writer lock, which a move holds from
-    /// before its copy until after its commit.
-    pub(crate) fn unmoved_since(&self, seen: u64) -> bool {
-        seen.is_multiple_of(2) && self.moves.load(Ordering::SeqCst) == seen
-    }
 }
 
 impl Store {
@@ -146,19 +117,15 @@ impl Store {
         }
         // One transaction under the writer lock: no identity arrives
         // between the copy and the delete, and none is in both tables for
-        // a reader. Counted as begun before and as ended after, whatever
-        // its outcome, so no write decided across it relies on the recent
-        // table alone.
-        self.alert_keys.moves.fetch_add(1, Ordering::SeqCst);
+        // a reader.
         let changed = self
             .write_alone(&[
                 "INSERT OR IGNORE INTO alert_keys (integration_id, fingerprint, alert_id) \
                  SELECT integration_id, fingerprint, alert_id FROM alert_keys_recent",
                 "DELETE FROM alert_keys_recent",
             ])
-            .await;
-        self.alert_keys.moves.fetch_add(1, Ordering::SeqCst);
-        Ok(changed?.first().copied().unwrap_or(0))
+            .await?;
+        Ok(changed.first().copied().unwrap_or(0))
     }
 }
 

@@ -9,7 +9,7 @@ use super::{
     queue_received_event, row_values, to_json,
 };
 use crate::alerts::{IntakeResult, Integration, keys};
-use crate::tx::{Bound, CheaperForm, CheckedWrite, Recorded, bind_all};
+use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
 use crate::{Backend, Store, StoreError, bulk};
 use jiff::Timestamp;
 use opsdesk_domain::ServiceId;
@@ -41,13 +41,11 @@ pub(crate) struct ShortcutCounters {
 /// checks: the rows, and the open incidents of its groups as read.
 struct FreshAlerts {
     plan: Plan,
-    /// The insert ([`fresh_insert_sql_sharing`]) and its parameters.
+    /// [`fresh_insert_sql`] or [`fresh_shared_insert_sql`], and its
+    /// parameters.
     sql: &'static str,
     params: Vec<Bound>,
     rows: u64,
-    /// SQLite: the same insert looking only in the recent key table, and
-    /// where moves of recent keys stood before the batch was read.
-    recent_only: Option<(&'static str, u64)>,
 }
 
 /// The write of a batch of plain repeats, without reading the alerts:
@@ -107,20 +105,8 @@ fn open_group_list(groups: &[OpenGroup]) -> String {
 fn fresh_insert_sql(backend: Backend) -> &'static str {
     static SQL: bulk::PerBackend = bulk::PerBackend::new();
     SQL.get(backend, |backend| {
-        build_fresh_insert(backend, SharedColumns::NONE, StoredCheck::BothKeyTables)
+        build_fresh_insert(backend, SharedColumns::NONE)
     })
-}
-
-/// Where the checked insert on SQLite looks for an alert stored since
-/// the batch was read (PostgreSQL asks its unique index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum StoredCheck {
-    /// Both key tables: always right.
-    BothKeyTables,
-    /// The recent key table alone: right while no move of recent keys has
-    /// run since the read ([`crate::alerts::Settler::unmoved_since`]), and
-    /// one index probe per alert cheaper (about 9% of the insert's work).
-    RecentKeys,
 }
 
 /// Which columns of a batch's rows every alert of it has the same value
@@ -165,17 +151,13 @@ const MAX_SHARED_COLUMN_SETS: usize = 64;
 /// [`fresh_insert_sql`] with the columns in `shared` bound once, as `$4`
 /// on in `UPSERT_COLUMNS` order, and only the others in `$1`'s rows.
 /// `None` when no more forms are kept.
-fn fresh_insert_sql_sharing(
-    backend: Backend,
-    shared: SharedColumns,
-    check: StoredCheck,
-) -> Option<&'static str> {
-    type Forms = HashMap<(bool, SharedColumns, StoredCheck), &'static str>;
+fn fresh_insert_sql_sharing(backend: Backend, shared: SharedColumns) -> Option<&'static str> {
+    type Forms = HashMap<(bool, SharedColumns), &'static str>;
     static FORMS: OnceLock<Mutex<Forms>> = OnceLock::new();
-    if shared == SharedColumns::NONE && check == StoredCheck::BothKeyTables {
+    if shared == SharedColumns::NONE {
         return Some(fresh_insert_sql(backend));
     }
-    let key = (backend == Backend::Sqlite, shared, check);
+    let key = (backend == Backend::Sqlite, shared);
     let mut forms = FORMS.get_or_init(Default::default).lock().ok()?;
     if let Some(sql) = forms.get(&key) {
         return Some(sql);
@@ -185,13 +167,13 @@ fn fresh_insert_sql_sharing(
     }
     // Kept for the process, as the statements of `bulk::PerBackend` are;
     // the cap above bounds them.
-    let sql: &'static str = Box::leak(build_fresh_insert(backend, shared, check).into_boxed_str());
+    let sql: &'static str = Box::leak(build_fresh_insert(backend, shared).into_boxed_str());
     forms.insert(key, sql);
     Some(sql)
 }
 
 /// The text of the checked insert for one set of shared columns.
-fn build_fresh_insert(backend: Backend, shared: SharedColumns, check: StoredCheck) -> String {
+fn build_fresh_insert(backend: Backend, shared: SharedColumns) -> String {
     let mut own_types = Vec::new();
     let mut own_names = Vec::new();
     let mut shared_names = Vec::new();
@@ -225,19 +207,14 @@ fn build_fresh_insert(backend: Backend, shared: SharedColumns, check: StoredChec
         own_names.join(", "),
         own_values.join(", "),
         bulk::rows(backend, "$1", &own_types),
-        fresh_insert_guard(backend, &integration, &fingerprint, check),
+        fresh_insert_guard(backend, &integration, &fingerprint),
     )
 }
 
 /// The `WHERE` (and on PostgreSQL the `ON CONFLICT`) of every form of
 /// the insert: `$2` and `$3` as for [`fresh_insert_sql`]; `integration`
 /// and `fingerprint` are where a row's identity is.
-fn fresh_insert_guard(
-    backend: Backend,
-    integration: &str,
-    fingerprint: &str,
-    check: StoredCheck,
-) -> String {
+fn fresh_insert_guard(backend: Backend, integration: &str, fingerprint: &str) -> String {
     let open_now = match backend {
         Backend::Sqlite => "group_concat(g.incident_id, ',' ORDER BY g.incident_id)",
         Backend::Postgres => "string_agg(g.incident_id::text, ',' ORDER BY g.incident_id)",
@@ -248,12 +225,7 @@ fn fresh_insert_guard(
         Backend::Sqlite => (
             format!(
                 "AND {}",
-                match check {
-                    StoredCheck::BothKeyTables =>
-                        keys::sqlite_no_alert_with(integration, fingerprint),
-                    StoredCheck::RecentKeys =>
-                        keys::sqlite_no_recent_alert_with(integration, fingerprint),
-                }
+                keys::sqlite_no_alert_with(integration, fingerprint)
             ),
             "",
         ),
@@ -360,7 +332,6 @@ impl Store {
                 ],
                 then,
                 now,
-                cheaper: None,
             })
             .await?;
         if !stood {
@@ -411,8 +382,6 @@ impl Store {
         digests: &[String],
         now: Timestamp,
     ) -> Result<Option<FreshAlerts>, StoreError> {
-        // Taken before the read: see `StoredCheck::RecentKeys`.
-        let moves_seen = self.alert_keys.moves_seen();
         let row = bind_all(sqlx::query(batch_state_sql(self.backend())), state_params)
             .fetch_one(&self.pool)
             .await?;
@@ -441,17 +410,10 @@ impl Store {
             Bound::Text(Some(open_groups)),
             Bound::Text(Some(to_json(&digests)?)),
         ];
-        let backend = self.backend();
         let shared = SharedColumns::of(&values);
-        let (sql, shared) =
-            match fresh_insert_sql_sharing(backend, shared, StoredCheck::BothKeyTables) {
-                Some(sql) => (sql, shared),
-                None => (fresh_insert_sql(backend), SharedColumns::NONE),
-            };
-        let recent_only = match backend {
-            Backend::Sqlite => fresh_insert_sql_sharing(backend, shared, StoredCheck::RecentKeys)
-                .map(|sql| (sql, moves_seen)),
-            Backend::Postgres => None,
+        let (sql, shared) = match fresh_insert_sql_sharing(self.backend(), shared) {
+            Some(sql) => (sql, shared),
+            None => (fresh_insert_sql(self.backend()), SharedColumns::NONE),
         };
         let mut params = vec![Bound::Text(Some(own_rows_json(&values, shared)?))];
         params.extend(guard);
@@ -470,7 +432,6 @@ impl Store {
             sql,
             params,
             rows,
-            recent_only,
         }))
     }
 
@@ -487,18 +448,10 @@ impl Store {
             sql,
             params,
             rows,
-            recent_only,
         } = decided;
         let mut then = Recorded::default();
         plan.queue_incident_events(&mut then, integration);
         plan.queue_summary(&mut then, integration, now);
-        let cheaper = recent_only.map(|(sql, moves_seen)| {
-            let settler = self.alert_keys.clone();
-            CheaperForm {
-                sql,
-                applies: Box::new(move || settler.unmoved_since(moves_seen)),
-            }
-        });
         let stood = self
             .checked_write(CheckedWrite {
                 sql,
@@ -506,7 +459,6 @@ impl Store {
                 params,
                 then,
                 now,
-                cheaper,
             })
             .await?;
         if !stood {
@@ -685,91 +637,6 @@ mod tests {
         assert_ne!(again.incidents_opened, first.incidents_opened);
     }
 
-    /// The decision before the lock for `signals`, all new and none
-    /// opening an incident (as read with none of them stored).
-    async fn decide_new_alerts(
-        store: &Store,
-        integration: &Integration,
-        signals: &[AlertSignal],
-        now: Timestamp,
-    ) -> FreshAlerts {
-        let (decisions, fingerprints) = super::super::route_and_fingerprint(integration, signals);
-        let prepared = Prepared {
-            integration,
-            signals,
-            fingerprints: &fingerprints,
-            decisions: &decisions,
-            keys: vec![None; signals.len()],
-            owners: Default::default(),
-            truncated: 0,
-        };
-        let suppressor = Suppressor::new(&[], &[], &[], &[], now);
-        let params = super::super::batch_state_params(integration.id, &[], &[]).expect("params");
-        store
-            .decide_fresh_alerts(&prepared, &suppressor, params, &[], now)
-            .await
-            .expect("decided")
-            .expect("new record-only alerts are decided before the lock")
-    }
-
-    /// A record-only integration of a new service.
-    async fn record_only_integration(store: &Store, name: &str) -> Integration {
-        use opsdesk_domain::alerts::RouteAction;
-        let (admin, service) = admin_and_service(store).await;
-        let mut input = IntegrationInput::new(name, service.id);
-        input.action = RouteAction::RecordOnly;
-        store
-            .create_integration(input, admin.id, at(0))
-            .await
-            .expect("integration")
-            .0
-    }
-
-    /// On SQLite the insert of a batch decided as new looks for its
-    /// alerts in the recent key table alone while no move of recent keys
-    /// has run since the read. An alert stored since the read and moved
-    /// to the settled table before the insert is still found there: the
-    /// insert stores nothing rather than a second copy.
-    async fn an_alert_stored_and_moved_since_the_read_is_not_stored_twice(db: &TestDb) {
-        let store = &db.store;
-        let integration = record_only_integration(store, "prometheus").await;
-        let count = |instance: &'static str| async move {
-            sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE labels LIKE $1")
-                .bind(format!("%\"{instance}\"%"))
-                .fetch_one(store.pool())
-                .await
-                .and_then(|r| sqlx::Row::try_get::<i64, _>(&r, "n"))
-                .expect("a count")
-        };
-
-        // No move since the read: the cheaper insert stands.
-        let decided = decide_new_alerts(store, &integration, &one_alert("db-1"), at(1)).await;
-        let written = store
-            .write_fresh_alerts(&integration, decided, at(1))
-            .await
-            .expect("no error");
-        assert_eq!(written.map(|r| r.new), Some(1));
-        assert_eq!(count("db-1").await, 1);
-
-        // Stored by another write after the read, then moved.
-        let decided = decide_new_alerts(store, &integration, &one_alert("db-2"), at(2)).await;
-        assert_eq!(
-            decided.recent_only.is_some(),
-            store.backend() == Backend::Sqlite
-        );
-        ingest_one(store, &integration, "db-2", at(2)).await;
-        let moved = store.settle_alert_keys().await.expect("moved");
-        if store.backend() == Backend::Sqlite {
-            assert!(moved >= 2, "both identities moved to the settled table");
-        }
-        let written = store
-            .write_fresh_alerts(&integration, decided, at(2))
-            .await
-            .expect("no error");
-        assert!(written.is_none(), "the insert finds the moved alert");
-        assert_eq!(count("db-2").await, 1, "and stores no second copy");
-    }
-
     /// A batch of new alerts that agree in some columns is written with
     /// those bound once; the form reading every column from the rows,
     /// given the same decision for another integration, stores the same
@@ -798,7 +665,27 @@ mod tests {
         let signals = parse_generic(body.to_string().as_bytes()).expect("a valid generic body");
         let mut decided = Vec::new();
         for integration in &integrations {
-            decided.push(decide_new_alerts(store, integration, &signals, at(1)).await);
+            let (decisions, fingerprints) =
+                super::super::route_and_fingerprint(integration, &signals);
+            let prepared = Prepared {
+                integration,
+                signals: &signals,
+                fingerprints: &fingerprints,
+                decisions: &decisions,
+                keys: vec![None; signals.len()],
+                owners: Default::default(),
+                truncated: 0,
+            };
+            let suppressor = Suppressor::new(&[], &[], &[], &[], at(1));
+            let params =
+                super::super::batch_state_params(integration.id, &[], &[]).expect("params");
+            decided.push(
+                store
+                    .decide_fresh_alerts(&prepared, &suppressor, params, &[], at(1))
+                    .await
+                    .expect("decided")
+                    .expect("new record-only alerts are decided before the lock"),
+            );
         }
         let mut longer = decided.pop().expect("two decisions");
         let shorter = decided.pop().expect("two decisions");
@@ -814,8 +701,6 @@ mod tests {
         params.extend(longer.params.drain(1..3));
         longer.sql = fresh_insert_sql(store.backend());
         longer.params = params;
-        // Its cheaper form binds the shorter parameters.
-        longer.recent_only = None;
         for (integration, decided) in integrations.iter().zip([shorter, longer]) {
             let written = store
                 .write_fresh_alerts(integration, decided, at(1))
@@ -868,7 +753,7 @@ mod tests {
         for bits in [0, all, 0x0055_5555, 0x00aa_aaaa, 1, 1 << 23] {
             let shared = SharedColumns(bits & !(1 << fingerprint));
             for backend in [Backend::Sqlite, Backend::Postgres] {
-                let sql = build_fresh_insert(backend, shared, StoredCheck::BothKeyTables);
+                let sql = build_fresh_insert(backend, shared);
                 let mut columns = inserted_columns(&sql);
                 let bound_once = (0..UPSERT_COLUMNS.len())
                     .filter(|i| shared.includes(*i))
@@ -923,7 +808,6 @@ mod tests {
 
     crate::testing::on_both_backends!(
         both_forms_of_the_checked_insert_store_the_same_rows,
-        an_alert_stored_and_moved_since_the_read_is_not_stored_twice,
         inserts_only_while_the_open_incidents_are_those_read,
     );
 }
