@@ -3721,6 +3721,7 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(
+    a_batch_stored_before_a_restart_is_not_stored_again,
     a_ticket_written_after_the_pass_began_is_still_projected,
     sla_clocks_announce_once_with_their_true_instants,
     racing_nodes_announce_each_clock_once,
@@ -4943,6 +4944,31 @@ async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) 
         if sqlite { 4 } else { 0 }
     );
     other_node.close().await;
+}
+
+/// A store that starts over remembers nothing of what it stored before,
+/// so a batch it stored then is planned as new: whether the alerts' keys
+/// were moved to the settled table or are still recent, the checked
+/// insert finds them and nothing is stored twice.
+async fn a_batch_stored_before_a_restart_is_not_stored_again(db: &TestDb) {
+    use alert_fixtures::*;
+    let store = &db.store;
+    let (_p, _svc, integration, _) = setup(store, false).await;
+    let settled = vec![firing("DiskFull", "db-1"), firing("DiskFull", "db-2")];
+    let recent = vec![firing("DiskFull", "db-3"), firing("DiskFull", "db-4")];
+    let first = ingest(store, &integration, settled.clone(), t(1)).await;
+    assert_eq!(first.new, 2);
+    store.settle_alert_keys().await.unwrap();
+    let second = ingest(store, &integration, recent.clone(), t(2)).await;
+    assert_eq!(second.new, 2);
+
+    let restarted = Store::open(&db.url).await.unwrap();
+    for (batch, at) in [(settled, t(3)), (recent, t(4))] {
+        let again = ingest(&restarted, &integration, batch, at).await;
+        assert_eq!((again.new, again.deduplicated), (0, 2));
+    }
+    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 4);
+    restarted.close().await;
 }
 
 /// Keys move while new alerts arrive from many senders: every alert is
