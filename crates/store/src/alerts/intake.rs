@@ -389,15 +389,15 @@ impl<'a> JsonArray<'a> {
 
 /// `rows` as one JSON array of arrays, each row's elements written by
 /// `row`.
-fn rows_json(
-    rows: &[&Stored],
-    row: impl Fn(&mut JsonArray<'_>, &Stored) -> Result<(), StoreError>,
+fn rows_json<R>(
+    rows: &[R],
+    row: impl Fn(&mut JsonArray<'_>, &R) -> Result<(), StoreError>,
 ) -> Result<String, StoreError> {
     let mut out = Vec::with_capacity(rows.len() * 512);
     let mut all = JsonArray::open(&mut out);
-    for s in rows {
+    for r in rows {
         let mut one = all.open_array();
-        row(&mut one, s)?;
+        row(&mut one, r)?;
         one.close();
     }
     all.close();

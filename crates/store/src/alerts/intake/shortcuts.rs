@@ -5,8 +5,8 @@
 //! its assumption does not hold, and the batch goes on to the pipeline.
 
 use super::{
-    JsonArray, Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
-    queue_received_event, row_values, to_json,
+    Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
+    queue_received_event, row_values, rows_json, to_json,
 };
 use crate::alerts::{IntakeResult, Integration, keys};
 use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
@@ -41,8 +41,8 @@ pub(crate) struct ShortcutCounters {
 /// checks: the rows, and the open incidents of its groups as read.
 struct FreshAlerts {
     plan: Plan,
-    /// [`fresh_insert_sql`] or [`fresh_shared_insert_sql`], and its
-    /// parameters.
+    /// The insert ([`fresh_insert_sql_sharing`], or [`fresh_insert_sql`]
+    /// once no more forms are kept) and its parameters.
     sql: &'static str,
     params: Vec<Bound>,
     rows: u64,
@@ -247,19 +247,14 @@ fn own_rows_json(
     values: &[[Bound; UPSERT_COLUMNS.len()]],
     shared: SharedColumns,
 ) -> Result<String, StoreError> {
-    let mut out = Vec::with_capacity(values.len() * 384);
-    let mut all = JsonArray::open(&mut out);
-    for row in values {
-        let mut one = all.open_array();
+    rows_json(values, |one, row| {
         for (i, value) in row.iter().enumerate() {
             if !shared.includes(i) {
                 one.push_bound(value)?;
             }
         }
-        one.close();
-    }
-    all.close();
-    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
+        Ok(())
+    })
 }
 
 impl Store {
