@@ -3795,7 +3795,7 @@ contract_tests!(
     plain_repeats_skip_the_read_only_while_they_are_plain,
     new_alerts_joining_an_open_incident_are_decided_before_the_lock,
     an_alert_another_node_stored_is_not_stored_again_by_a_new_batch,
-    alerts_are_found_whether_their_keys_are_recent_or_settled,
+    alerts_are_found_whether_their_keys_are_recent_settling_or_settled,
     moving_alert_keys_while_alerts_arrive_loses_none,
     racing_first_sends_of_one_alert_store_it_once,
     people_acknowledge_firing_alerts,
@@ -4841,13 +4841,13 @@ async fn an_alert_another_node_stored_is_not_stored_again_by_a_new_batch(db: &Te
 }
 
 /// On SQLite an alert's identity waits in a small table of recent keys
-/// until the settler moves it into the large one (`alerts/keys.rs`). An
-/// alert is found by its identity on either side of a move: repeats,
-/// changes, resolves and reopenings each change the one stored alert,
-/// whichever path writes them (plain repeat, checked insert of new alerts,
-/// full pipeline), on this node and on another. PostgreSQL has no keys to
-/// move and must behave the same.
-async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) {
+/// until the settler moves it into a middle-sized one, and from there into
+/// the large one (`alerts/keys.rs`). An alert is found by its identity in
+/// any of them: repeats, changes, resolves and reopenings each change the
+/// one stored alert, whichever path writes them (plain repeat, checked
+/// insert of new alerts, full pipeline), on this node and on another.
+/// PostgreSQL has no keys to move and must behave the same.
+async fn alerts_are_found_whether_their_keys_are_recent_settling_or_settled(db: &TestDb) {
     use alert_fixtures::*;
     let store = &db.store;
     let sqlite = store.backend() == opsdesk_store::Backend::Sqlite;
@@ -4865,20 +4865,26 @@ async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) 
         }
     };
 
-    ingest(store, &integration, vec![a.clone(), b.clone()], t(1)).await;
+    let one_if_sqlite = if sqlite { 1 } else { 0 };
+    ingest(store, &integration, vec![a.clone()], t(1)).await;
     assert_eq!(
         keys("SELECT COUNT(*) FROM alert_keys_recent").await,
-        if sqlite { 2 } else { 0 }
+        one_if_sqlite
     );
+    let moved = store.settle_all_alert_keys().await.unwrap();
+    assert_eq!(moved, one_if_sqlite as u64);
+    ingest(store, &integration, vec![b.clone()], t(1)).await;
     let moved = store.settle_alert_keys().await.unwrap();
-    assert_eq!(moved, if sqlite { 2 } else { 0 });
-    assert_eq!(keys("SELECT COUNT(*) FROM alert_keys_recent").await, 0);
+    assert_eq!(moved, one_if_sqlite as u64);
+    assert_eq!(keys("SELECT COUNT(*) FROM alert_keys").await, one_if_sqlite);
     assert_eq!(
-        keys("SELECT COUNT(*) FROM alert_keys").await,
-        if sqlite { 2 } else { 0 }
+        keys("SELECT COUNT(*) FROM alert_keys_settling").await,
+        one_if_sqlite
     );
+    assert_eq!(keys("SELECT COUNT(*) FROM alert_keys_recent").await, 0);
 
-    // a settled, c new (recent once stored); then all three as plain repeats.
+    // a settled, b settling, c new (recent once stored); then all three as
+    // plain repeats.
     let mixed = ingest(store, &integration, vec![a.clone(), c.clone()], t(2)).await;
     assert_eq!((mixed.new, mixed.deduplicated), (1, 1));
     let before = store.intake_shortcuts().plain_repeats;
@@ -4932,7 +4938,7 @@ async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) 
     assert_eq!((again.new, again.reopened), (1, 2));
     assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 4);
     assert_eq!(
-        other_node.settle_alert_keys().await.unwrap(),
+        other_node.settle_all_alert_keys().await.unwrap(),
         if sqlite { 2 } else { 0 },
         "c and d were recent"
     );
@@ -4948,26 +4954,30 @@ async fn alerts_are_found_whether_their_keys_are_recent_or_settled(db: &TestDb) 
 
 /// A store that starts over remembers nothing of what it stored before,
 /// so a batch it stored then is planned as new: whether the alerts' keys
-/// were moved to the settled table or are still recent, the checked
-/// insert finds them and nothing is stored twice.
+/// were moved to the settled table, are on their way there or are still
+/// recent, the checked insert finds them and nothing is stored twice.
 async fn a_batch_stored_before_a_restart_is_not_stored_again(db: &TestDb) {
     use alert_fixtures::*;
     let store = &db.store;
     let (_p, _svc, integration, _) = setup(store, false).await;
     let settled = vec![firing("DiskFull", "db-1"), firing("DiskFull", "db-2")];
-    let recent = vec![firing("DiskFull", "db-3"), firing("DiskFull", "db-4")];
+    let settling = vec![firing("DiskFull", "db-3"), firing("DiskFull", "db-4")];
+    let recent = vec![firing("DiskFull", "db-5"), firing("DiskFull", "db-6")];
     let first = ingest(store, &integration, settled.clone(), t(1)).await;
     assert_eq!(first.new, 2);
-    store.settle_alert_keys().await.unwrap();
-    let second = ingest(store, &integration, recent.clone(), t(2)).await;
+    store.settle_all_alert_keys().await.unwrap();
+    let second = ingest(store, &integration, settling.clone(), t(2)).await;
     assert_eq!(second.new, 2);
+    store.settle_alert_keys().await.unwrap();
+    let third = ingest(store, &integration, recent.clone(), t(3)).await;
+    assert_eq!(third.new, 2);
 
     let restarted = Store::open(&db.url).await.unwrap();
-    for (batch, at) in [(settled, t(3)), (recent, t(4))] {
+    for (batch, at) in [(settled, t(4)), (settling, t(5)), (recent, t(6))] {
         let again = ingest(&restarted, &integration, batch, at).await;
         assert_eq!((again.new, again.deduplicated), (0, 2));
     }
-    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 4);
+    assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 6);
     restarted.close().await;
 }
 
@@ -5003,8 +5013,14 @@ async fn moving_alert_keys_while_alerts_arrive_loses_none(db: &TestDb) {
         let mover = store.clone();
         let moves = tokio::spawn(async move {
             let mut moved = 0;
-            for _ in 0..10 {
-                moved += mover.settle_alert_keys().await.unwrap();
+            for round in 0..10 {
+                // Into the settling table, and now and then on into the
+                // settled one.
+                moved += if round % 3 == 2 {
+                    mover.settle_all_alert_keys().await.unwrap()
+                } else {
+                    mover.settle_alert_keys().await.unwrap()
+                };
                 tokio::task::yield_now().await;
             }
             moved
@@ -5023,18 +5039,24 @@ async fn moving_alert_keys_while_alerts_arrive_loses_none(db: &TestDb) {
     assert_eq!(scalar(store, "SELECT COUNT(*) FROM alerts").await, 400);
     if store.backend() == opsdesk_store::Backend::Sqlite {
         assert_eq!(
-            scalar(store, "SELECT (SELECT COUNT(*) FROM alert_keys) + (SELECT COUNT(*) FROM alert_keys_recent)").await,
+            scalar(
+                store,
+                "SELECT COUNT(DISTINCT fingerprint) FROM (SELECT fingerprint FROM alert_keys \
+                 UNION ALL SELECT fingerprint FROM alert_keys_settling \
+                 UNION ALL SELECT fingerprint FROM alert_keys_recent)"
+            )
+            .await,
             400
         );
         assert_eq!(
             scalar(
                 store,
-                "SELECT COUNT(*) FROM alert_keys k JOIN alert_keys_recent r \
-                 ON r.integration_id = k.integration_id AND r.fingerprint = k.fingerprint"
+                "SELECT (SELECT COUNT(*) FROM alert_keys) + (SELECT COUNT(*) FROM alert_keys_settling) \
+                 + (SELECT COUNT(*) FROM alert_keys_recent)"
             )
             .await,
-            0,
-            "no identity in both tables"
+            400,
+            "no identity in two tables"
         );
     }
     let (again, _) = send_all(2).await;

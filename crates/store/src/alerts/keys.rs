@@ -1,39 +1,55 @@
 //! Finding a stored alert by its identity (integration and fingerprint).
 //!
 //! PostgreSQL keeps a unique index on `alerts (integration_id,
-//! fingerprint)`. SQLite keeps identities in two key tables instead
-//! (migration `0011_alert_keys.sql`): fingerprints are hashes, so each new
-//! alert landed on a random leaf of one large index, and a batch of new
-//! alerts rewrote about one index page per alert. A trigger puts each new
-//! identity into the small `alert_keys_recent`; the settler here moves
-//! them into `alert_keys` in key order, many at once, so each page of the
-//! large table is written once per move rather than once per alert. A
-//! lookup asks both tables; a move is one transaction, so every reader
-//! finds an identity in exactly one of them.
+//! fingerprint)`. SQLite keeps identities in three key tables instead
+//! (migrations `0011_alert_keys.sql` and `0012_alert_keys_settling.sql`):
+//! fingerprints are hashes, so each new alert landed on a random leaf of
+//! one large index, and a batch of new alerts rewrote about one index page
+//! per alert. A trigger puts each new identity into the small
+//! `alert_keys_recent`; the settler here moves them, many at once, into
+//! the middle-sized `alert_keys_settling`, and once that holds many, all
+//! of those into the large `alert_keys`. Each move writes the pages of its
+//! target in key order, once per move rather than once per alert; the
+//! middle level keeps the moves into the large table rare, as each writes
+//! nearly all of its pages. A lookup asks all three tables; a move is one
+//! transaction, so every reader finds an identity in exactly one of them.
 
 use crate::{Backend, Store, StoreError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// New identities written before the settler moves them: enough that a
-/// move writes each page of `alert_keys` it touches for many alerts, few
-/// enough that `alert_keys_recent` stays a few dozen pages.
+/// New identities written before the settler moves them on: enough that
+/// a move writes each page of `alert_keys_settling` it touches for many
+/// alerts, few enough that `alert_keys_recent` stays a few dozen pages (a
+/// batch of new alerts writes most of them).
 pub(crate) const SETTLE_AFTER: u64 = 8_192;
+
+/// Identities `alert_keys_settling` holds before they all move on into
+/// `alert_keys`: eight moves of recent keys. Enough that the rare move
+/// into the large table writes each of its pages for many alerts, few
+/// enough that the settling table stays a couple of MiB.
+pub(crate) const SETTLED_AFTER: i64 = 65_536;
+
+/// The key tables, in the order lookups ask them: the settled one first,
+/// where most identities of a long-running store are.
+const KEY_TABLES: [&str; 3] = ["alert_keys", "alert_keys_settling", "alert_keys_recent"];
 
 /// SQLite: the condition "this `alerts` row is an alert of integration
 /// `integration` whose fingerprint is in `fingerprints`" (SQL: an
-/// expression, and a list or a subquery), answered from both key tables.
+/// expression, and a list or a subquery), answered from every key table.
 pub(crate) fn sqlite_alert_with_fingerprint_in(integration: &str, fingerprints: &str) -> String {
-    format!(
-        "alerts.id IN (SELECT alert_id FROM alert_keys WHERE integration_id = {integration} AND fingerprint IN ({fingerprints}) \
-         UNION ALL SELECT alert_id FROM alert_keys_recent WHERE integration_id = {integration} AND fingerprint IN ({fingerprints}))"
-    )
+    let ids = KEY_TABLES.map(|table| {
+        format!(
+            "SELECT alert_id FROM {table} WHERE integration_id = {integration} AND fingerprint IN ({fingerprints})"
+        )
+    });
+    format!("alerts.id IN ({})", ids.join(" UNION ALL "))
 }
 
 /// SQLite: the ids of the alerts of integration `integration` with the
 /// fingerprints in column `value` of `fingerprints` (SQL: an expression,
 /// and a query such as `json_each`), one row each as column `target`
 /// (NULL where there is none). Each is found with one probe of the table
-/// that holds it (the recent table only when the settled one has not).
+/// that holds it (and of those asked before it).
 pub(crate) fn sqlite_alert_ids(integration: &str, fingerprints: &str) -> String {
     format!(
         "SELECT {} AS target FROM ({fingerprints}) AS f",
@@ -44,19 +60,24 @@ pub(crate) fn sqlite_alert_ids(integration: &str, fingerprints: &str) -> String 
 /// SQLite: the id of the alert of integration `integration` with
 /// fingerprint `fingerprint` (SQL expressions), NULL when there is none.
 pub(crate) fn sqlite_alert_id(integration: &str, fingerprint: &str) -> String {
-    format!(
-        "COALESCE((SELECT alert_id FROM alert_keys WHERE integration_id = {integration} AND fingerprint = {fingerprint}), \
-         (SELECT alert_id FROM alert_keys_recent WHERE integration_id = {integration} AND fingerprint = {fingerprint}))"
-    )
+    let ids = KEY_TABLES.map(|table| {
+        format!(
+            "(SELECT alert_id FROM {table} WHERE integration_id = {integration} AND fingerprint = {fingerprint})"
+        )
+    });
+    format!("COALESCE({})", ids.join(", "))
 }
 
 /// SQLite: the condition "no alert of integration `integration` has
 /// fingerprint `fingerprint`" (SQL expressions).
 pub(crate) fn sqlite_no_alert_with(integration: &str, fingerprint: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT 1 FROM alert_keys WHERE integration_id = {integration} AND fingerprint = {fingerprint}) \
-         AND NOT EXISTS (SELECT 1 FROM alert_keys_recent WHERE integration_id = {integration} AND fingerprint = {fingerprint})"
-    )
+    KEY_TABLES
+        .map(|table| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {table} WHERE integration_id = {integration} AND fingerprint = {fingerprint})"
+            )
+        })
+        .join(" AND ")
 }
 
 /// How many identities were written since the last move, and whether a
@@ -65,6 +86,16 @@ pub(crate) fn sqlite_no_alert_with(integration: &str, fingerprint: &str) -> Stri
 pub(crate) struct Settler {
     written: AtomicU64,
     moving: AtomicBool,
+}
+
+/// How far [`Store::settle_alert_keys_to`] moves identities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MoveInto {
+    /// Recent ones into the settling table, and those on into the settled
+    /// one once there are [`SETTLED_AFTER`] of them.
+    WhenDue,
+    /// Every identity into the settled table.
+    Settled,
 }
 
 impl Store {
@@ -91,41 +122,66 @@ impl Store {
         });
     }
 
-    /// Moves every recent alert identity into the settled key table, in
-    /// one durable transaction; how many moved. Nothing to do on
-    /// PostgreSQL.
-    ///
-    /// A transaction of its own, without a savepoint (see
-    /// [`Store::write_alone`]): the move rewrites a page of `alert_keys`
-    /// per few recent keys, and a savepoint would copy each of those pages
-    /// into memory first, as much as the table is large. `OR IGNORE`
-    /// keeps the insert from opening a statement journal for the same
-    /// copies (there is nothing to ignore: an identity is in one table).
+    /// Moves every recent alert identity into the settling table, and
+    /// the settling ones into the settled table once there are
+    /// [`SETTLED_AFTER`] of them; how many recent ones moved. What the
+    /// background settler runs. Nothing to do on PostgreSQL.
     pub async fn settle_alert_keys(&self) -> Result<u64, StoreError> {
+        self.settle_alert_keys_to(MoveInto::WhenDue).await
+    }
+
+    /// Moves every alert identity into the settled table; how many recent
+    /// ones moved. Nothing to do on PostgreSQL.
+    pub async fn settle_all_alert_keys(&self) -> Result<u64, StoreError> {
+        self.settle_alert_keys_to(MoveInto::Settled).await
+    }
+
+    /// Each move is a durable transaction of its own, without a savepoint
+    /// (see [`Store::write_alone`]): a move rewrites a page of its target
+    /// per few identities, and a savepoint would copy each of those pages
+    /// into memory first, as much as the table is large. `OR IGNORE` keeps
+    /// the insert from opening a statement journal for the same copies
+    /// (there is nothing to ignore: an identity is in one table).
+    async fn settle_alert_keys_to(&self, how_far: MoveInto) -> Result<u64, StoreError> {
         if self.backend() != Backend::Sqlite {
             return Ok(0);
         }
-        // Nothing recent: no need to take the writer lock.
-        let recent: i64 = sqlx::Row::try_get(
-            &sqlx::query("SELECT count(*) AS recent FROM alert_keys_recent")
-                .fetch_one(self.pool())
-                .await?,
-            "recent",
-        )?;
-        if recent == 0 {
-            return Ok(0);
+        // Nothing to move: no need to take the writer lock.
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM alert_keys_recent) AS recent, \
+             (SELECT count(*) FROM alert_keys_settling) AS settling",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let recent: i64 = sqlx::Row::try_get(&row, "recent")?;
+        let settling: i64 = sqlx::Row::try_get(&row, "settling")?;
+        // Each move under the writer lock: no identity arrives between the
+        // copy and the delete, and none is in two tables for a reader.
+        let mut moved = 0;
+        if recent > 0 {
+            let changed = self
+                .write_alone(&[
+                    "INSERT OR IGNORE INTO alert_keys_settling (integration_id, fingerprint, alert_id) \
+                     SELECT integration_id, fingerprint, alert_id FROM alert_keys_recent",
+                    "DELETE FROM alert_keys_recent",
+                ])
+                .await?;
+            moved = changed.first().copied().unwrap_or(0);
         }
-        // One transaction under the writer lock: no identity arrives
-        // between the copy and the delete, and none is in both tables for
-        // a reader.
-        let changed = self
-            .write_alone(&[
+        let settling = settling.saturating_add(i64::try_from(moved).unwrap_or(i64::MAX));
+        let due = match how_far {
+            MoveInto::WhenDue => settling >= SETTLED_AFTER,
+            MoveInto::Settled => settling > 0,
+        };
+        if due {
+            self.write_alone(&[
                 "INSERT OR IGNORE INTO alert_keys (integration_id, fingerprint, alert_id) \
-                 SELECT integration_id, fingerprint, alert_id FROM alert_keys_recent",
-                "DELETE FROM alert_keys_recent",
+                 SELECT integration_id, fingerprint, alert_id FROM alert_keys_settling",
+                "DELETE FROM alert_keys_settling",
             ])
             .await?;
-        Ok(changed.first().copied().unwrap_or(0))
+        }
+        Ok(moved)
     }
 }
 
@@ -234,5 +290,64 @@ mod tests {
         assert!(refused.is_err(), "an identity never changes");
         conn.close().await.expect("closes");
         store.close().await;
+    }
+}
+
+#[cfg(test)]
+mod settling {
+    //! When settling identities move on into the settled table.
+    use super::SETTLED_AFTER;
+    use crate::testing::TestDb;
+    use sqlx::Row;
+
+    /// Fills `table` with `n` made-up identities numbered from `from`.
+    async fn fill(db: &TestDb, table: &str, from: i64, n: i64) {
+        crate::rows::dynamic_query(&format!(
+            "WITH RECURSIVE i(k) AS (SELECT $1 UNION ALL SELECT k + 1 FROM i WHERE k < $1 + $2 - 1) \
+             INSERT INTO {table} (integration_id, fingerprint, alert_id) \
+             SELECT 1, printf('%016x', k), k FROM i WHERE $2 > 0"
+        ))
+        .bind(from)
+        .bind(n)
+        .execute(db.store.pool())
+        .await
+        .expect("identities");
+    }
+
+    async fn count(db: &TestDb, table: &str) -> i64 {
+        crate::rows::dynamic_query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(db.store.pool())
+            .await
+            .expect("a count")
+            .get("n")
+    }
+
+    /// Table-driven: identities already settling, recent ones, and where
+    /// each level stands after one move of the background settler.
+    #[tokio::test]
+    async fn settling_identities_move_on_once_there_are_enough() {
+        let cases = [
+            // (settling before, recent, settling after, settled after)
+            (0, 10, 10, 0),
+            (SETTLED_AFTER - 11, 10, SETTLED_AFTER - 1, 0),
+            (SETTLED_AFTER - 10, 10, 0, SETTLED_AFTER),
+            (SETTLED_AFTER, 0, 0, SETTLED_AFTER),
+        ];
+        for (settling, recent, settling_after, settled_after) in cases {
+            let db = TestDb::sqlite().await;
+            fill(&db, "alert_keys_settling", 0, settling).await;
+            fill(&db, "alert_keys_recent", settling, recent).await;
+            let moved = db.store.settle_alert_keys().await.expect("moved");
+            let case = format!("{settling} settling, {recent} recent");
+            assert_eq!(moved, recent as u64, "{case}");
+            assert_eq!(count(&db, "alert_keys_recent").await, 0, "{case}");
+            assert_eq!(
+                count(&db, "alert_keys_settling").await,
+                settling_after,
+                "{case}"
+            );
+            assert_eq!(count(&db, "alert_keys").await, settled_after, "{case}");
+            db.cleanup().await;
+        }
     }
 }
