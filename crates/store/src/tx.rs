@@ -264,6 +264,8 @@ pub struct WriteTx {
 pub enum Bound {
     Int(Option<i64>),
     Text(Option<String>),
+    /// Bytes: on SQLite, bulk rows in JSONB (see `bulk::RowsParam`).
+    Blob(Vec<u8>),
 }
 
 #[derive(Debug)]
@@ -281,6 +283,7 @@ pub(crate) fn bind_all(
         q = match p {
             Bound::Int(i) => q.bind(i),
             Bound::Text(t) => q.bind(t),
+            Bound::Blob(b) => q.bind(b),
         };
     }
     q

@@ -335,73 +335,20 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Appends `v` as JSON to `out`.
-fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), StoreError> {
-    serde_json::to_writer(&mut *out, v).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// One JSON array written element by element straight into a
-/// parameter's text (no intermediate `serde_json::Value` per row).
-struct JsonArray<'a> {
-    out: &'a mut Vec<u8>,
-    empty: bool,
-}
-
-impl<'a> JsonArray<'a> {
-    fn open(out: &'a mut Vec<u8>) -> JsonArray<'a> {
-        out.push(b'[');
-        JsonArray { out, empty: true }
-    }
-
-    /// Appends `v` as the next element.
-    fn push<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), StoreError> {
-        if !self.empty {
-            self.out.push(b',');
-        }
-        self.empty = false;
-        push_json(self.out, v)
-    }
-
-    /// Appends a bound value as the next element (a missing one as
-    /// `null`).
-    fn push_bound(&mut self, v: &Bound) -> Result<(), StoreError> {
-        match v {
-            Bound::Int(Some(i)) => self.push(i),
-            Bound::Text(Some(t)) => self.push(t.as_str()),
-            Bound::Int(None) | Bound::Text(None) => self.push(&()),
-        }
-    }
-
-    /// Opens an array as the next element; close it before pushing here
-    /// again.
-    fn open_array(&mut self) -> JsonArray<'_> {
-        if !self.empty {
-            self.out.push(b',');
-        }
-        self.empty = false;
-        JsonArray::open(self.out)
-    }
-
-    fn close(self) {
-        self.out.push(b']');
-    }
-}
-
-/// `rows` as one JSON array of arrays, each row's elements written by
-/// `row`.
-fn rows_json<R>(
+/// `rows` as one bulk parameter (see [`bulk::RowsParam`]), each row's
+/// values written by `row`.
+fn rows_param<R>(
+    backend: Backend,
     rows: &[R],
-    row: impl Fn(&mut JsonArray<'_>, &R) -> Result<(), StoreError>,
-) -> Result<String, StoreError> {
-    let mut out = Vec::with_capacity(rows.len() * 512);
-    let mut all = JsonArray::open(&mut out);
+    row: impl Fn(&mut bulk::RowsParam, &R) -> Result<(), StoreError>,
+) -> Result<Bound, StoreError> {
+    let mut param = bulk::RowsParam::new(backend, rows.len());
     for r in rows {
-        let mut one = all.open_array();
-        row(&mut one, r)?;
-        one.close();
+        param.begin_row();
+        row(&mut param, r)?;
+        param.end_row();
     }
-    all.close();
-    String::from_utf8(out).map_err(|e| StoreError::Corrupt(e.to_string()))
+    param.finish()
 }
 
 /// One alert's row: its value for each of `UPSERT_COLUMNS`, in order.
@@ -438,16 +385,20 @@ fn row_values(integration: i64, s: &Stored) -> Result<[Bound; UPSERT_COLUMNS.len
 }
 
 /// One row of the upsert, in `UPSERT_COLUMNS` order.
-fn push_row(a: &mut JsonArray<'_>, integration: i64, s: &Stored) -> Result<(), StoreError> {
+fn push_row(a: &mut bulk::RowsParam, integration: i64, s: &Stored) -> Result<(), StoreError> {
     for value in &row_values(integration, s)? {
-        a.push_bound(value)?;
+        a.bound(value)?;
     }
     Ok(())
 }
 
-/// `rows` as the JSON array [`upsert_sql`] and [`fresh_insert_sql`] bind.
-fn upsert_rows_json(integration: i64, rows: &[&Stored]) -> Result<String, StoreError> {
-    rows_json(rows, |a, s| push_row(a, integration, s))
+/// `rows` as the parameter [`upsert_sql`] and [`fresh_insert_sql`] bind.
+fn upsert_rows_param(
+    backend: Backend,
+    integration: i64,
+    rows: &[&Stored],
+) -> Result<Bound, StoreError> {
+    rows_param(backend, rows, |a, s| push_row(a, integration, s))
 }
 
 /// Queues one upsert of all `rows`.
@@ -460,17 +411,14 @@ fn queue_upserts(
     if rows.is_empty() {
         return Ok(());
     }
-    let text = upsert_rows_json(integration, rows)?;
+    let rows = upsert_rows_param(backend, integration, rows)?;
     match backend {
         Backend::Sqlite => {
             // Stored alerts first, so the insert's rows are only the new.
-            tx.defer(
-                sqlite_update_stored_sql(),
-                vec![Bound::Text(Some(text.clone()))],
-            );
-            tx.defer(sqlite_insert_new_sql(), vec![Bound::Text(Some(text))]);
+            tx.defer(sqlite_update_stored_sql(), vec![rows.clone()]);
+            tx.defer(sqlite_insert_new_sql(), vec![rows]);
         }
-        Backend::Postgres => tx.defer(upsert_sql(backend), vec![Bound::Text(Some(text))]),
+        Backend::Postgres => tx.defer(upsert_sql(backend), vec![rows]),
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use super::{
     Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
-    queue_received_event, row_values, rows_json, to_json,
+    queue_received_event, row_values, rows_param, to_json,
 };
 use crate::alerts::{IntakeResult, Integration, keys};
 use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
@@ -241,16 +241,17 @@ fn fresh_insert_guard(backend: Backend, integration: &str, fingerprint: &str) ->
     )
 }
 
-/// The rows of `values` as the JSON array [`fresh_insert_sql_sharing`]
+/// The rows of `values` as the parameter [`fresh_insert_sql_sharing`]
 /// binds as `$1`: each row's columns not in `shared`.
-fn own_rows_json(
+fn own_rows_param(
+    backend: Backend,
     values: &[[Bound; UPSERT_COLUMNS.len()]],
     shared: SharedColumns,
-) -> Result<String, StoreError> {
-    rows_json(values, |one, row| {
+) -> Result<Bound, StoreError> {
+    rows_param(backend, values, |one, row| {
         for (i, value) in row.iter().enumerate() {
             if !shared.includes(i) {
-                one.push_bound(value)?;
+                one.bound(value)?;
             }
         }
         Ok(())
@@ -321,7 +322,11 @@ impl Store {
                 sql: plain_repeats_sql(self.backend()),
                 expect: rows.len() as u64,
                 params: vec![
-                    Bound::Text(Some(to_json(&rows)?)),
+                    rows_param(self.backend(), &rows, |one, (fp, digest)| {
+                        one.text(Some(fp))?;
+                        one.int(Some(*digest));
+                        Ok(())
+                    })?,
                     Bound::Int(Some(now.as_microsecond())),
                     Bound::Int(Some(integration.id)),
                 ],
@@ -410,7 +415,7 @@ impl Store {
             Some(sql) => (sql, shared),
             None => (fresh_insert_sql(self.backend()), SharedColumns::NONE),
         };
-        let mut params = vec![Bound::Text(Some(own_rows_json(&values, shared)?))];
+        let mut params = vec![own_rows_param(self.backend(), &values, shared)?];
         params.extend(guard);
         if let Some(first) = values.first() {
             params.extend(
@@ -690,9 +695,10 @@ mod tests {
             "the alerts share columns (integration, source, status, times, counts, route)"
         );
         let rows = longer.plan.full_row_records();
-        let mut params = vec![Bound::Text(Some(
-            super::super::upsert_rows_json(integrations[1].id, &rows).expect("rows"),
-        ))];
+        let mut params = vec![
+            super::super::upsert_rows_param(store.backend(), integrations[1].id, &rows)
+                .expect("rows"),
+        ];
         params.extend(longer.params.drain(1..3));
         longer.sql = fresh_insert_sql(store.backend());
         longer.params = params;
