@@ -6,7 +6,8 @@
 //! a statement at 65,535. Bulk statements instead bind one JSON array and
 //! expand it in SQL. This is one of the few places the dialects differ:
 //! SQLite reads JSON with `json_each`, PostgreSQL with
-//! `json_array_elements`.
+//! `json_array_elements`; rows written for SQLite's hot statements go in
+//! its binary form (see [`RowsParam`]), which the same SQL reads.
 
 use crate::Backend;
 use std::sync::OnceLock;
@@ -188,6 +189,21 @@ impl RowsParam {
         };
         param.open_array();
         param
+    }
+
+    /// `rows` as one parameter, each row's values written by `row`.
+    pub(crate) fn of<R>(
+        backend: Backend,
+        rows: &[R],
+        row: impl Fn(&mut RowsParam, &R) -> Result<(), crate::StoreError>,
+    ) -> Result<crate::tx::Bound, crate::StoreError> {
+        let mut param = RowsParam::new(backend, rows.len());
+        for r in rows {
+            param.begin_row();
+            row(&mut param, r)?;
+            param.end_row();
+        }
+        param.finish()
     }
 
     /// Starts the next row; end it with [`RowsParam::end_row`].

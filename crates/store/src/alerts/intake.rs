@@ -335,22 +335,6 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// `rows` as one bulk parameter (see [`bulk::RowsParam`]), each row's
-/// values written by `row`.
-fn rows_param<R>(
-    backend: Backend,
-    rows: &[R],
-    row: impl Fn(&mut bulk::RowsParam, &R) -> Result<(), StoreError>,
-) -> Result<Bound, StoreError> {
-    let mut param = bulk::RowsParam::new(backend, rows.len());
-    for r in rows {
-        param.begin_row();
-        row(&mut param, r)?;
-        param.end_row();
-    }
-    param.finish()
-}
-
 /// One alert's row: its value for each of `UPSERT_COLUMNS`, in order.
 fn row_values(integration: i64, s: &Stored) -> Result<[Bound; UPSERT_COLUMNS.len()], StoreError> {
     let r = &s.record;
@@ -398,7 +382,7 @@ fn upsert_rows_param(
     integration: i64,
     rows: &[&Stored],
 ) -> Result<Bound, StoreError> {
-    rows_param(backend, rows, |a, s| push_row(a, integration, s))
+    bulk::RowsParam::of(backend, rows, |a, s| push_row(a, integration, s))
 }
 
 /// Queues one upsert of all `rows`.

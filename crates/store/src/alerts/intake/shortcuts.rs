@@ -6,7 +6,7 @@
 
 use super::{
     Plan, Prepared, UPSERT_COLUMNS, batch_state_sql, parse_batch_state, queue_noise,
-    queue_received_event, row_values, rows_param, to_json,
+    queue_received_event, row_values, to_json,
 };
 use crate::alerts::{IntakeResult, Integration, keys};
 use crate::tx::{Bound, CheckedWrite, Recorded, bind_all};
@@ -248,7 +248,7 @@ fn own_rows_param(
     values: &[[Bound; UPSERT_COLUMNS.len()]],
     shared: SharedColumns,
 ) -> Result<Bound, StoreError> {
-    rows_param(backend, values, |one, row| {
+    bulk::RowsParam::of(backend, values, |one, row| {
         for (i, value) in row.iter().enumerate() {
             if !shared.includes(i) {
                 one.bound(value)?;
@@ -322,7 +322,7 @@ impl Store {
                 sql: plain_repeats_sql(self.backend()),
                 expect: rows.len() as u64,
                 params: vec![
-                    rows_param(self.backend(), &rows, |one, (fp, digest)| {
+                    bulk::RowsParam::of(self.backend(), &rows, |one, (fp, digest)| {
                         one.text(Some(fp))?;
                         one.int(Some(*digest));
                         Ok(())
