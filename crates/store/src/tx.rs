@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use opsdesk_domain::audit::{ChainedEvent, chain_hash};
 use opsdesk_domain::{TicketKind, UserId};
 use sqlx::any::AnyRow;
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
@@ -31,7 +32,11 @@ pub struct IdempotencyKey {
 /// only after that commit, so "acknowledged" still means "durable"; under
 /// load, one fsync serves many requests instead of one each.
 pub(crate) struct Batch {
-    tx: Option<Transaction<'static, Any>>,
+    /// The open transaction, if any.
+    tx: Option<BatchTx>,
+    /// On SQLite with a writer connection of its own: that connection,
+    /// kept between transactions (see [`BatchTx::Held`]).
+    held: Option<PoolConnection<Any>>,
     head_seq: i64,
     head_hash: String,
     /// The head when the batch began; the stored head is written once at commit.
@@ -53,6 +58,21 @@ pub(crate) struct Batch {
     /// under the chain-head lock, so a ticket's rows can be queued).
     last_ticket_id: Option<i64>,
     backend: Backend,
+}
+
+/// How a batch's transaction is begun and ended.
+enum BatchTx {
+    /// A transaction from the pool, begun and ended by sqlx (PostgreSQL,
+    /// and SQLite in memory, whose one connection is shared).
+    Pooled(Transaction<'static, Any>),
+    /// A transaction on the SQLite writer connection the batch keeps
+    /// (`Batch::held`), begun and ended by SQL text that travels with other
+    /// statements: `BEGIN` with the chain-head read, `COMMIT` with the last
+    /// words. A commit cycle through the pool was five round trips to the
+    /// connection's thread, each waiting for a task to be scheduled: the
+    /// last words, `COMMIT`, the pool's ping of every connection handed
+    /// back, `BEGIN`, and the chain-head read; kept, it is two.
+    Held,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +114,7 @@ impl Writer {
         let writer = Arc::new(Writer {
             batch: Arc::new(Mutex::new(Batch {
                 tx: None,
+                held: None,
                 head_seq: 0,
                 head_hash: String::new(),
                 start_seq: 0,
@@ -119,8 +140,20 @@ impl Writer {
 
     pub(crate) async fn close(&self) {
         if self.checkpoint.is_some() {
+            // The kept connection goes back to the pool first, or closing
+            // the pool would wait for it; what is queued is committed.
+            let mut batch = self.batch.lock().await;
+            batch.commit_and_notify().await;
+            drop(batch.held.take());
+            drop(batch);
             self.pool.close().await;
         }
+    }
+
+    /// Whether batches keep the writer connection between transactions
+    /// (SQLite with a writer connection of its own; see [`BatchTx::Held`]).
+    fn keeps_connection(&self) -> bool {
+        self.checkpoint.is_some()
     }
 }
 
@@ -161,23 +194,55 @@ async fn committer(writer: Weak<Writer>) {
 }
 
 impl Batch {
+    /// The open transaction's connection.
+    fn conn(&mut self) -> Option<&mut AnyConnection> {
+        match self.tx.as_mut()? {
+            BatchTx::Pooled(tx) => Some(&mut **tx),
+            BatchTx::Held => self.held.as_deref_mut(),
+        }
+    }
+
+    /// Ends the open transaction without committing it. A kept connection
+    /// that cannot roll back is closed (the pool opens a new one), so no
+    /// later batch can run inside what is left of this one.
+    async fn roll_back(&mut self) {
+        match self.tx.take() {
+            // sqlx rolls it back.
+            Some(BatchTx::Pooled(tx)) => drop(tx),
+            Some(BatchTx::Held) => {
+                let Some(conn) = self.held.as_deref_mut() else {
+                    return;
+                };
+                if let Err(e) = sqlx::query("ROLLBACK").execute(conn).await {
+                    tracing::warn!(error = %e, "the writer connection could not roll back; it is replaced");
+                    if let Some(conn) = self.held.take()
+                        && let Err(e) = conn.close().await
+                    {
+                        tracing::warn!(error = %e, "closing the writer connection failed");
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
     /// Undoes the savepoint of a write that was dropped without committing.
     async fn settle_abandoned(&mut self) -> Result<(), StoreError> {
         if !self.abandoned {
             return Ok(());
         }
         self.abandoned = false;
-        if let Some(tx) = self.tx.as_mut() {
+        if let Some(conn) = self.conn() {
             let undo = async {
                 sqlx::query("ROLLBACK TO SAVEPOINT w")
-                    .execute(&mut **tx)
+                    .execute(&mut *conn)
                     .await?;
-                sqlx::query("RELEASE SAVEPOINT w").execute(&mut **tx).await
+                sqlx::query("RELEASE SAVEPOINT w").execute(&mut *conn).await
             };
             if let Err(e) = undo.await {
-                // The transaction is unusable; drop it (rolling back the
-                // batch) and fail its waiters rather than commit half of it.
-                self.tx = None;
+                // The transaction is unusable; roll the batch back and
+                // fail its waiters rather than commit half of it.
+                self.roll_back().await;
                 for waiter in self.waiters.drain(..) {
                     let _ = waiter.send(Err(format!("the write batch was rolled back: {e}")));
                 }
@@ -203,9 +268,9 @@ impl Batch {
         self.writes = 0;
         let counters = std::mem::take(&mut self.counters);
         self.last_ticket_id = None;
-        let Some(mut tx) = self.tx.take() else {
+        if self.tx.is_none() {
             return Ok(());
-        };
+        }
         let mut last_words = Vec::new();
         for (kind, c) in counters.iter().filter(|(_, c)| c.last != c.stored) {
             last_words.push(Deferred {
@@ -226,8 +291,33 @@ impl Batch {
                 ],
             });
         }
-        execute_queued(&mut tx, self.backend, last_words).await?;
-        tx.commit().await?;
+        match self.tx.take() {
+            Some(BatchTx::Pooled(mut tx)) => {
+                execute_queued(&mut tx, self.backend, last_words).await?;
+                tx.commit().await?;
+            }
+            Some(BatchTx::Held) => {
+                last_words.push(Deferred {
+                    sql: "COMMIT",
+                    params: vec![],
+                });
+                self.tx = Some(BatchTx::Held);
+                let sent = match self.held.as_deref_mut() {
+                    Some(conn) => execute_queued(conn, self.backend, last_words).await,
+                    None => Err(StoreError::Corrupt(
+                        "a batch transaction without its connection".into(),
+                    )),
+                };
+                match sent {
+                    Ok(()) => self.tx = None,
+                    Err(e) => {
+                        self.roll_back().await;
+                        return Err(e);
+                    }
+                }
+            }
+            None => {}
+        }
         Ok(())
     }
 }
@@ -365,14 +455,46 @@ impl Store {
         let mut batch = self.writer.batch.clone().lock_owned().await;
         batch.settle_abandoned().await?;
         batch.commit_and_notify().await;
-        let mut tx = self.writer.pool.begin().await?;
-        let mut changed = Vec::with_capacity(statements.len());
-        for sql in statements {
-            changed.push(sqlx::query(*sql).execute(&mut *tx).await?.rows_affected());
+        if !self.writer.keeps_connection() {
+            let mut tx = self.writer.pool.begin().await?;
+            let mut changed = Vec::with_capacity(statements.len());
+            for sql in statements {
+                changed.push(sqlx::query(*sql).execute(&mut *tx).await?.rows_affected());
+            }
+            tx.commit().await?;
+            return Ok(changed);
         }
-        tx.commit().await?;
-        drop(batch);
-        Ok(changed)
+        if batch.held.is_none() {
+            batch.held = Some(self.writer.pool.acquire().await?);
+        }
+        let conn = batch
+            .held
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Corrupt("the writer connection went missing".into()))?;
+        sqlx::query("BEGIN").execute(&mut *conn).await?;
+        batch.tx = Some(BatchTx::Held);
+        let run = async {
+            let conn = batch
+                .held
+                .as_deref_mut()
+                .ok_or_else(|| StoreError::Corrupt("the writer connection went missing".into()))?;
+            let mut changed = Vec::with_capacity(statements.len());
+            for sql in statements {
+                changed.push(sqlx::query(*sql).execute(&mut *conn).await?.rows_affected());
+            }
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+            Ok::<_, StoreError>(changed)
+        };
+        match run.await {
+            Ok(changed) => {
+                batch.tx = None;
+                Ok(changed)
+            }
+            Err(e) => {
+                batch.roll_back().await;
+                Err(e)
+            }
+        }
     }
 
     /// Begins a write. The batch transaction's first statement locks the
@@ -399,7 +521,6 @@ impl Store {
             batch.commit_and_notify().await;
         }
         if batch.tx.is_none() {
-            let mut tx = self.writer.pool.begin().await?;
             // The lock, and what the batch needs to hand out ticket ids and
             // numbers. On SQLite one statement does both: its snapshot is
             // current once it holds the write lock, or the statement fails.
@@ -421,20 +542,49 @@ impl Store {
                 query
             };
             // On SQLite the head's row also holds the numbering.
-            let (head, own_numbering) = match self.backend {
-                Backend::Sqlite => {
-                    let row = numbering_query(format!("{LOCK}, {NUMBERING}"))
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    (row, None)
+            let (head, own_numbering) = if self.writer.keeps_connection() {
+                if batch.held.is_none() {
+                    batch.held = Some(self.writer.pool.acquire().await?);
                 }
-                Backend::Postgres => {
-                    let head = sqlx::query(LOCK).fetch_one(&mut *tx).await?;
-                    let numbering = numbering_query(format!("SELECT {NUMBERING}"))
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    (head, Some(numbering))
+                let conn = batch.held.as_deref_mut().ok_or_else(|| {
+                    StoreError::Corrupt("the writer connection went missing".into())
+                })?;
+                // `fetch_all`: the driver's `fetch_one` looks at the first
+                // statement's result only.
+                let begun = numbering_query(format!("BEGIN;\n{LOCK}, {NUMBERING}"))
+                    .fetch_all(conn)
+                    .await;
+                batch.tx = Some(BatchTx::Held);
+                match begun.map(|mut rows| rows.pop()) {
+                    Ok(Some(row)) => (row, None),
+                    Ok(None) => {
+                        batch.roll_back().await;
+                        return Err(StoreError::Corrupt("the chain head is missing".into()));
+                    }
+                    Err(e) => {
+                        batch.roll_back().await;
+                        return Err(e.into());
+                    }
                 }
+            } else {
+                let mut tx = self.writer.pool.begin().await?;
+                let rows = match self.backend {
+                    Backend::Sqlite => {
+                        let row = numbering_query(format!("{LOCK}, {NUMBERING}"))
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        (row, None)
+                    }
+                    Backend::Postgres => {
+                        let head = sqlx::query(LOCK).fetch_one(&mut *tx).await?;
+                        let numbering = numbering_query(format!("SELECT {NUMBERING}"))
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        (head, Some(numbering))
+                    }
+                };
+                batch.tx = Some(BatchTx::Pooled(tx));
+                rows
             };
             let numbering = own_numbering.as_ref().unwrap_or(&head);
             batch.head_seq = head.try_get("seq")?;
@@ -452,7 +602,6 @@ impl Store {
                     },
                 );
             }
-            batch.tx = Some(tx);
         }
         batch.writes += 1;
         let saved = Saved {
@@ -507,8 +656,7 @@ impl WriteTx {
     fn raw_conn(&mut self) -> &mut AnyConnection {
         // `write()` opened the batch transaction and only commit/drop end it.
         self.batch
-            .tx
-            .as_deref_mut()
+            .conn()
             .expect("a write always has its batch transaction")
     }
 
@@ -1143,8 +1291,51 @@ mod tests {
         );
     }
 
+    /// A batch whose commit fails is undone whole, its write is told so,
+    /// and the next write begins a new batch that commits (on SQLite, on
+    /// the writer connection the batches keep).
+    async fn a_batch_whose_commit_fails_is_undone_and_writing_goes_on(db: &TestDb) {
+        let store = &db.store;
+        for sql in [
+            "CREATE TABLE scratch_parent (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE scratch_child (id INTEGER PRIMARY KEY, \
+             parent INTEGER REFERENCES scratch_parent (id) DEFERRABLE INITIALLY DEFERRED)",
+        ] {
+            sqlx::query(sql)
+                .execute(store.pool())
+                .await
+                .expect("a scratch table");
+        }
+        let insert = |id: i64, parent: Option<i64>| async move {
+            let mut tx = store.write(None, Timestamp::now()).await.expect("a write");
+            sqlx::query("INSERT INTO scratch_child (id, parent) VALUES ($1, $2)")
+                .bind(id)
+                .bind(parent)
+                .execute(tx.conn().await.expect("its connection"))
+                .await
+                .expect("the insert (its reference is checked at commit)");
+            tx.commit().await
+        };
+        let refused = insert(1, Some(42)).await;
+        assert!(
+            refused.is_err(),
+            "a reference to no row fails the commit: {refused:?}"
+        );
+        insert(2, None).await.expect("the next write commits");
+        insert(3, None).await.expect("and the one after it");
+        let ids: Vec<i64> = sqlx::query("SELECT id FROM scratch_child ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("the rows")
+            .iter()
+            .map(|r| r.get("id"))
+            .collect();
+        assert_eq!(ids, vec![2, 3], "nothing of the failed batch remains");
+    }
+
     crate::testing::on_both_backends!(
-        combined_round_undoes_from_the_first_write_that_does_not_stand
+        combined_round_undoes_from_the_first_write_that_does_not_stand,
+        a_batch_whose_commit_fails_is_undone_and_writing_goes_on,
     );
 
     #[test]
