@@ -141,7 +141,7 @@ fn bench(c: &mut Criterion) {
         .collect();
     let firing_labels: Vec<_> = (0..1000)
         .map(|i| {
-            let mut l = signals[i % 100].labels.clone();
+            let mut l = (*signals[i % 100].labels).clone();
             l.insert("replica".into(), i.to_string());
             l
         })

@@ -70,6 +70,13 @@ pub use suppression::{
 /// sender happened to write its JSON in.
 pub type Labels = BTreeMap<String, String>;
 
+/// A label set shared between a signal and the record made from it: a
+/// batch's records take their signals' labels and annotations without
+/// copying every name and value (cloning and then dropping both copies was
+/// a tenth of the request threads' work for a batch of new alerts;
+/// docs/BENCHMARKS.md, "Alert intake, ninth pass").
+pub type SharedLabels = std::sync::Arc<Labels>;
+
 /// Where an alert stands. Incoming signals carry one of these too: a sender
 /// says "firing", "resolved" or (PagerDuty only) "acknowledged".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -192,10 +199,10 @@ pub struct AlertSignal {
     pub status: AlertStatus,
     /// What identifies the alert and what routing, grouping, silences and
     /// inhibition match on.
-    pub labels: Labels,
+    pub labels: SharedLabels,
     /// Free text that describes it (summary, description, runbook URL...);
     /// never part of its identity.
-    pub annotations: Labels,
+    pub annotations: SharedLabels,
     /// When the problem started, as the sender says; `None` when it did not
     /// say (the pipeline then uses the arrival time).
     pub starts_at: Option<Timestamp>,

@@ -263,7 +263,7 @@ fn dedup_key_wins_over_labels() {
     s.dedup_key = Some("srv01/mysql".into());
     assert_eq!(s.fingerprint().to_string(), "27c5153d04fefd7c");
     // Different labels, same key: same alert.
-    s.labels.insert("extra".into(), "x".into());
+    std::sync::Arc::make_mut(&mut s.labels).insert("extra".into(), "x".into());
     assert_eq!(s.fingerprint().to_string(), "27c5153d04fefd7c");
 }
 
@@ -1059,8 +1059,8 @@ fn firing(pairs: &[(&str, &str)], starts_at: Option<&str>) -> AlertSignal {
     AlertSignal {
         source: SignalSource::Alertmanager,
         status: AlertStatus::Firing,
-        labels: labels(pairs),
-        annotations: Labels::new(),
+        labels: labels(pairs).into(),
+        annotations: Default::default(),
         starts_at: starts_at.map(ts),
         ends_at: None,
         dedup_key: None,
@@ -1213,7 +1213,7 @@ fn future_times_are_clamped_and_resolve_keeps_descriptions() {
         other => panic!("expected resolved, got {other:?}"),
     };
     assert_eq!(done.summary, "disk 91% full");
-    assert_eq!(done.labels, labels(l));
+    assert_eq!(*done.labels, labels(l));
     assert_eq!(done.resolved_at, Some(ts("2026-06-01T10:05:00Z")));
 }
 

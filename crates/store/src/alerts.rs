@@ -1494,8 +1494,8 @@ fn heartbeat_signal(
     opsdesk_domain::alerts::AlertSignal {
         source: SignalSource::Generic,
         status,
-        labels,
-        annotations: Labels::new(),
+        labels: labels.into(),
+        annotations: Default::default(),
         starts_at: (status == AlertStatus::Firing).then_some(at),
         ends_at: (status == AlertStatus::Resolved).then_some(at),
         dedup_key: None,

@@ -16,7 +16,7 @@ use super::limits::{
     self, CUSTOM_DETAILS_MAX_BYTES, DEDUP_KEY_MAX_BYTES, LABEL_VALUE_MAX_BYTES,
     MAX_ALERTS_PER_BATCH, MAX_BODY_BYTES, MAX_LINKS, SUMMARY_MAX_CHARS, URL_MAX_BYTES,
 };
-use super::{AlertSignal, AlertStatus, Labels, Severity, SignalSource};
+use super::{AlertSignal, AlertStatus, Labels, Severity, SharedLabels, SignalSource};
 use crate::FieldError;
 use std::fmt::{self, Display};
 
@@ -216,8 +216,8 @@ fn alertmanager_alert(
         source: SignalSource::Alertmanager,
         status,
         severity: severity_from_labels(&alert.labels),
-        labels: alert.labels,
-        annotations: alert.annotations,
+        labels: SharedLabels::new(alert.labels),
+        annotations: SharedLabels::new(alert.annotations),
         starts_at,
         // A firing alert's endsAt is only Alertmanager's guess of when it
         // would time out; it is not an end.
@@ -465,8 +465,8 @@ impl PagerDutyEvent {
         Ok(AlertSignal {
             source: SignalSource::PagerDuty,
             status,
-            labels,
-            annotations,
+            labels: SharedLabels::new(labels),
+            annotations: SharedLabels::new(annotations),
             starts_at,
             ends_at: None,
             dedup_key: self.dedup_key.clone(),
@@ -628,8 +628,8 @@ fn generic_alert(
         source: SignalSource::Generic,
         status,
         url: alert.url.as_deref().and_then(non_empty),
-        labels: alert.labels,
-        annotations: alert.annotations,
+        labels: SharedLabels::new(alert.labels),
+        annotations: SharedLabels::new(alert.annotations),
         starts_at,
         ends_at: if status == AlertStatus::Resolved {
             ends_at

@@ -163,7 +163,9 @@ mod tests {
         let signal = crate::alerts::AlertSignal {
             source: crate::alerts::SignalSource::Generic,
             status: crate::alerts::AlertStatus::Firing,
-            labels: [("alertname".to_string(), "X".to_string())].into(),
+            labels: crate::alerts::SharedLabels::new(
+                [("alertname".to_string(), "X".to_string())].into(),
+            ),
             annotations: Default::default(),
             starts_at: None,
             ends_at: None,

@@ -28,7 +28,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{AlertSignal, AlertStatus, Fingerprint, Labels, Severity, SignalSource};
+use super::{AlertSignal, AlertStatus, Fingerprint, Severity, SharedLabels, SignalSource};
 
 /// What we know about one alert (one fingerprint).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,8 +36,8 @@ pub struct AlertRecord {
     pub fingerprint: Fingerprint,
     pub source: SignalSource,
     pub status: AlertStatus,
-    pub labels: Labels,
-    pub annotations: Labels,
+    pub labels: SharedLabels,
+    pub annotations: SharedLabels,
     pub summary: String,
     pub severity: Severity,
     pub dedup_key: Option<String>,

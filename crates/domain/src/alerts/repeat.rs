@@ -145,8 +145,8 @@ mod tests {
         AlertSignal {
             source: SignalSource::Alertmanager,
             status: AlertStatus::Firing,
-            labels: labels(&[("alertname", "DiskFull"), ("instance", "db-1")]),
-            annotations,
+            labels: labels(&[("alertname", "DiskFull"), ("instance", "db-1")]).into(),
+            annotations: annotations.into(),
             starts_at: None,
             ends_at: None,
             dedup_key: None,
@@ -209,10 +209,10 @@ mod tests {
         s.summary = "t".into();
         changed.push((s, d.clone()));
         let mut s = base.clone();
-        s.annotations = labels(&[("a", "c")]);
+        s.annotations = labels(&[("a", "c")]).into();
         changed.push((s, d.clone()));
         let mut s = base.clone();
-        s.labels.insert("extra".into(), "x".into());
+        std::sync::Arc::make_mut(&mut s.labels).insert("extra".into(), "x".into());
         changed.push((s, d.clone()));
         let mut s = base.clone();
         s.severity = Severity::Critical;
@@ -237,7 +237,7 @@ mod tests {
         let a = firing("ab", labels(&[("k", "v")]), Severity::Info);
         let mut b = a.clone();
         b.summary = "a".into();
-        b.annotations = labels(&[("k", "v"), ("b", "")]);
+        b.annotations = labels(&[("k", "v"), ("b", "")]).into();
         assert_ne!(
             ContentDigest::of_signal(&a, &d),
             ContentDigest::of_signal(&b, &d)

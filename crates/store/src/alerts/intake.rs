@@ -497,8 +497,11 @@ impl StoredJson {
                 fingerprint: parse("fingerprint", &self.0)?,
                 source: parse("source", &self.1)?,
                 status: parse("status", &self.2)?,
-                labels: json("labels", &self.3)?,
-                annotations: json("annotations", &self.4)?,
+                labels: opsdesk_domain::alerts::SharedLabels::new(json("labels", &self.3)?),
+                annotations: opsdesk_domain::alerts::SharedLabels::new(json(
+                    "annotations",
+                    &self.4,
+                )?),
                 summary: self.5,
                 severity: parse("severity", &self.6)?,
                 dedup_key: self.7,
@@ -653,7 +656,7 @@ fn incident_description(integration: &Integration, signal: &AlertSignal, key: &G
     if let Some(url) = &signal.url {
         d.push_str(&format!("Source: {url}\n"));
     }
-    for (name, value) in &signal.annotations {
+    for (name, value) in signal.annotations.iter() {
         d.push_str(&format!("\n{name}: {value}"));
     }
     if d.len() > BODY_MAX_BYTES {
