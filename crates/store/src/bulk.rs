@@ -225,10 +225,16 @@ impl RowsParam {
         let Some(value) = value else {
             return self.null();
         };
-        let digits = value.to_string();
+        // The decimal digits, written without an allocation per value.
+        let mut digits = [0_u8; 20];
+        let mut rest = &mut digits[..];
+        let written = std::io::Write::write_fmt(&mut rest, format_args!("{value}"));
+        let len = 20 - rest.len();
+        let digits = &digits[..len];
+        debug_assert!(written.is_ok(), "an i64 has at most 20 characters");
         match self.backend {
-            Backend::Sqlite => self.jsonb_element(jsonb::INT, digits.as_bytes()),
-            Backend::Postgres => self.out.extend_from_slice(digits.as_bytes()),
+            Backend::Sqlite => self.jsonb_element(jsonb::INT, digits),
+            Backend::Postgres => self.out.extend_from_slice(digits),
         }
     }
 

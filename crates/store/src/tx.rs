@@ -194,6 +194,17 @@ async fn committer(writer: Weak<Writer>) {
 }
 
 impl Batch {
+    /// The writer connection batches keep ([`BatchTx::Held`]), taken from
+    /// `pool` the first time.
+    async fn held_conn(&mut self, pool: &AnyPool) -> Result<&mut AnyConnection, StoreError> {
+        if self.held.is_none() {
+            self.held = Some(pool.acquire().await?);
+        }
+        self.held
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Corrupt("the writer connection went missing".into()))
+    }
+
     /// The open transaction's connection.
     fn conn(&mut self) -> Option<&mut AnyConnection> {
         match self.tx.as_mut()? {
@@ -291,34 +302,36 @@ impl Batch {
                 ],
             });
         }
-        match self.tx.take() {
-            Some(BatchTx::Pooled(mut tx)) => {
-                execute_queued(&mut tx, self.backend, last_words).await?;
-                tx.commit().await?;
-            }
-            Some(BatchTx::Held) => {
-                last_words.push(Deferred {
-                    sql: "COMMIT",
-                    params: vec![],
-                });
-                self.tx = Some(BatchTx::Held);
-                let sent = match self.held.as_deref_mut() {
-                    Some(conn) => execute_queued(conn, self.backend, last_words).await,
-                    None => Err(StoreError::Corrupt(
-                        "a batch transaction without its connection".into(),
-                    )),
-                };
-                match sent {
-                    Ok(()) => self.tx = None,
-                    Err(e) => {
-                        self.roll_back().await;
-                        return Err(e);
-                    }
-                }
-            }
-            None => {}
+        if let Some(BatchTx::Pooled(mut tx)) =
+            self.tx.take_if(|tx| matches!(tx, BatchTx::Pooled(_)))
+        {
+            execute_queued(&mut tx, self.backend, last_words).await?;
+            tx.commit().await?;
+            return Ok(());
         }
-        Ok(())
+        // Held: the transaction stays open (for the rollback) until its
+        // COMMIT, sent with the last words, has gone through.
+        last_words.push(Deferred {
+            sql: "COMMIT",
+            params: vec![],
+        });
+        let backend = self.backend;
+        let sent = match self.conn() {
+            Some(conn) => execute_queued(conn, backend, last_words).await,
+            None => Err(StoreError::Corrupt(
+                "a batch transaction without its connection".into(),
+            )),
+        };
+        match sent {
+            Ok(()) => {
+                self.tx = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back().await;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -427,6 +440,19 @@ async fn execute_queued(
     Ok(())
 }
 
+/// Runs each of `statements` (without parameters) in turn; the rows each
+/// changed.
+async fn execute_each(
+    conn: &mut AnyConnection,
+    statements: &[&'static str],
+) -> Result<Vec<u64>, StoreError> {
+    let mut changed = Vec::with_capacity(statements.len());
+    for sql in statements {
+        changed.push(sqlx::query(*sql).execute(&mut *conn).await?.rows_affected());
+    }
+    Ok(changed)
+}
+
 /// Queued statements as one SQLite text with one parameter list.
 fn joined(queued: Vec<Deferred>) -> (String, Vec<Bound>) {
     let mut sql = String::new();
@@ -457,35 +483,20 @@ impl Store {
         batch.commit_and_notify().await;
         if !self.writer.keeps_connection() {
             let mut tx = self.writer.pool.begin().await?;
-            let mut changed = Vec::with_capacity(statements.len());
-            for sql in statements {
-                changed.push(sqlx::query(*sql).execute(&mut *tx).await?.rows_affected());
-            }
+            let changed = execute_each(&mut tx, statements).await?;
             tx.commit().await?;
             return Ok(changed);
         }
-        if batch.held.is_none() {
-            batch.held = Some(self.writer.pool.acquire().await?);
-        }
-        let conn = batch
-            .held
-            .as_deref_mut()
-            .ok_or_else(|| StoreError::Corrupt("the writer connection went missing".into()))?;
+        let conn = batch.held_conn(&self.writer.pool).await?;
         sqlx::query("BEGIN").execute(&mut *conn).await?;
-        batch.tx = Some(BatchTx::Held);
         let run = async {
-            let conn = batch
-                .held
-                .as_deref_mut()
-                .ok_or_else(|| StoreError::Corrupt("the writer connection went missing".into()))?;
-            let mut changed = Vec::with_capacity(statements.len());
-            for sql in statements {
-                changed.push(sqlx::query(*sql).execute(&mut *conn).await?.rows_affected());
-            }
+            let changed = execute_each(&mut *conn, statements).await?;
             sqlx::query("COMMIT").execute(&mut *conn).await?;
             Ok::<_, StoreError>(changed)
         };
-        match run.await {
+        let ran = run.await;
+        batch.tx = Some(BatchTx::Held);
+        match ran {
             Ok(changed) => {
                 batch.tx = None;
                 Ok(changed)
@@ -543,12 +554,7 @@ impl Store {
             };
             // On SQLite the head's row also holds the numbering.
             let (head, own_numbering) = if self.writer.keeps_connection() {
-                if batch.held.is_none() {
-                    batch.held = Some(self.writer.pool.acquire().await?);
-                }
-                let conn = batch.held.as_deref_mut().ok_or_else(|| {
-                    StoreError::Corrupt("the writer connection went missing".into())
-                })?;
+                let conn = batch.held_conn(&self.writer.pool).await?;
                 // `fetch_all`: the driver's `fetch_one` looks at the first
                 // statement's result only.
                 let begun = numbering_query(format!("BEGIN;\n{LOCK}, {NUMBERING}"))
