@@ -56,6 +56,55 @@ fn rss_mb(pid: Option<u32>) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU time (user + system) a process has used so far, from
+/// `/proc/<pid>/stat`; `None` for no pid or no such process.
+fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // The command name (field 2) may hold spaces; what follows its `)` is
+    // fields 3 onwards, of which utime and stime are 14 and 15.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: f64 = rest.next()?.parse().ok()?;
+    let stime: f64 = rest.next()?.parse().ok()?;
+    // Linux reports these in USER_HZ, 100 per second on every architecture
+    // it supports.
+    Some((utime + stime) / 100.0)
+}
+
+/// What a phase cost in CPU: of the server, and of this process (the load
+/// itself runs on the same machine and takes part of its cores).
+struct CpuMeter {
+    server_pid: Option<u32>,
+    server: Option<f64>,
+    client: Option<f64>,
+}
+
+impl CpuMeter {
+    fn start(server_pid: Option<u32>) -> CpuMeter {
+        CpuMeter {
+            server_pid,
+            server: cpu_seconds(server_pid),
+            client: cpu_seconds(Some(std::process::id())),
+        }
+    }
+
+    /// Prints CPU microseconds per alert over the phase that `o` measured.
+    fn report(&self, o: &Outcome) {
+        let per_alert = |start: Option<f64>, now: Option<f64>| -> Option<f64> {
+            let used = now? - start?;
+            (o.alerts > 0).then(|| used * 1e6 / o.alerts as f64)
+        };
+        let server = per_alert(self.server, cpu_seconds(self.server_pid));
+        let client = per_alert(self.client, cpu_seconds(Some(std::process::id())));
+        if let (Some(server), Some(client)) = (server, client) {
+            let busy = (server + client) * o.alerts as f64 / 1e6 / o.elapsed;
+            println!(
+                "{:<22} CPU per alert: server {server:.1} µs, load generator {client:.1} µs ({busy:.2} cores busy with both)",
+                ""
+            );
+        }
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -277,6 +326,7 @@ pub async fn run(a: AlertsArgs) -> anyhow::Result<()> {
     };
     let post = Arc::new(post);
     let p = post.clone();
+    let meter = CpuMeter::start(a.server_pid);
     let new = drive(
         a.concurrency,
         a.seconds,
@@ -287,6 +337,7 @@ pub async fn run(a: AlertsArgs) -> anyhow::Result<()> {
     )
     .await;
     let new_rate = report("opsdesk new", &new, a.concurrency);
+    meter.report(&new);
     let batches_per_sender = (new.latencies.len() / a.concurrency).max(1) as u64;
     if let Some(mb) = rss_mb(a.server_pid) {
         println!("opsdesk RSS after {} new alerts: {mb:.1} MB", new.alerts);
@@ -294,15 +345,18 @@ pub async fn run(a: AlertsArgs) -> anyhow::Result<()> {
 
     // 2. Repeats: the same senders resend batches they sent before.
     let p = post.clone();
+    let meter = CpuMeter::start(a.server_pid);
     let repeat = drive(a.concurrency, a.seconds, batch, 0, 0, move |w, i| {
         p(w, (i % batches_per_sender) * batch as u64)
     })
     .await;
     report("opsdesk repeats", &repeat, a.concurrency);
+    meter.report(&repeat);
 
     // 3. Paced: a fixed batch rate of repeats, for latency under a known load.
     if a.rate > 0 {
         let p = post.clone();
+        let meter = CpuMeter::start(a.server_pid);
         let paced = drive(a.concurrency, a.seconds, batch, 0, a.rate, move |w, i| {
             p(w, (i % batches_per_sender) * batch as u64)
         })
@@ -312,6 +366,7 @@ pub async fn run(a: AlertsArgs) -> anyhow::Result<()> {
             &paced,
             a.concurrency,
         );
+        meter.report(&paced);
     }
     if let Some(mb) = rss_mb(a.server_pid) {
         println!("opsdesk RSS at the end: {mb:.1} MB");
@@ -321,6 +376,7 @@ pub async fn run(a: AlertsArgs) -> anyhow::Result<()> {
     if let Some(am) = &a.alertmanager {
         let am_url = Arc::new(format!("{}/api/v2/alerts", am.trim_end_matches('/')));
         let (client, starts_at) = (client.clone(), starts_at.clone());
+        let meter = CpuMeter::start(a.alertmanager_pid);
         let am_new = drive(
             a.concurrency,
             a.seconds,
@@ -351,6 +407,7 @@ pub async fn run(a: AlertsArgs) -> anyhow::Result<()> {
         )
         .await;
         let am_rate = report("alertmanager new", &am_new, a.concurrency);
+        meter.report(&am_new);
         if let Some(mb) = rss_mb(a.alertmanager_pid) {
             println!(
                 "alertmanager RSS after {} alerts: {mb:.1} MB",
