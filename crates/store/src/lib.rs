@@ -16,6 +16,7 @@ pub mod directory;
 mod error;
 pub mod events;
 pub mod listing;
+mod log_sync;
 pub mod models;
 mod rows;
 pub mod sla;
@@ -32,7 +33,7 @@ pub use error::StoreError;
 pub use models::*;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,8 +71,11 @@ impl Backend {
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SqliteSync {
-    /// fsync the write-ahead log at every commit: an acknowledged write
-    /// survives a process crash and a power loss.
+    /// The write-ahead log is synced after every commit and before the
+    /// commit's writes are acknowledged: an acknowledged write survives a
+    /// process crash and a power loss. (The writer connection itself runs
+    /// at `synchronous = NORMAL` and a thread of its own syncs the log, so
+    /// the next batch does not wait for the disk: see `log_sync`.)
     #[default]
     Full,
     /// fsync only at checkpoints: an acknowledged write survives a process
@@ -150,6 +154,21 @@ pub struct Store {
     alert_keys: Arc<alerts::Settler>,
 }
 
+/// The write-ahead log of the SQLite database `pool` is connected to:
+/// the main database file's path with `-wal` (SQLite's own naming).
+async fn sqlite_log_path(pool: &AnyPool) -> Result<std::path::PathBuf, StoreError> {
+    let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
+    if file.is_empty() {
+        return Err(StoreError::Config(
+            "the SQLite database has no file, so its log cannot be synced".into(),
+        ));
+    }
+    Ok(std::path::PathBuf::from(format!("{file}-wal")))
+}
+
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -208,6 +227,10 @@ impl Store {
                 let write_pool = if memory {
                     None
                 } else {
+                    // The writer commits without a sync at either level; at
+                    // full durability the log syncer makes each commit
+                    // durable before it is acknowledged (see `log_sync`).
+                    let writer_sync = SqliteSync::Normal;
                     Some(
                         AnyPoolOptions::new()
                             .max_connections(1)
@@ -217,7 +240,7 @@ impl Store {
                                 Box::pin(async move {
                                     conn.execute(SQLITE_PAGE_SIZE_PRAGMA).await?;
                                     conn.execute("PRAGMA journal_mode = WAL").await?;
-                                    conn.execute(synchronous.pragma()).await?;
+                                    conn.execute(writer_sync.pragma()).await?;
                                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                                     conn.execute("PRAGMA foreign_keys = ON").await?;
                                     conn.execute(WRITER_CACHE_PRAGMA).await?;
@@ -243,8 +266,20 @@ impl Store {
             }
         };
         let writer = match write_pool {
-            Some(write_pool) => tx::Writer::start(backend, write_pool, Some(pool.clone())),
-            None => tx::Writer::start(backend, pool.clone(), None),
+            Some(write_pool) => {
+                let syncer = match synchronous {
+                    SqliteSync::Full => Some(
+                        log_sync::LogSyncer::start(sqlite_log_path(&pool).await?).map_err(|e| {
+                            StoreError::Config(format!(
+                                "cannot start the SQLite log sync thread: {e}"
+                            ))
+                        })?,
+                    ),
+                    SqliteSync::Normal => None,
+                };
+                tx::Writer::start(backend, write_pool, Some(pool.clone()), syncer)
+            }
+            None => tx::Writer::start(backend, pool.clone(), None, None),
         };
         Ok(Store {
             pool,
@@ -336,7 +371,43 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::testing::TestDb;
+    use crate::{SqliteSync, Store};
+    use jiff::Timestamp;
     use sqlx::Row;
+
+    #[tokio::test]
+    async fn at_full_durability_the_writer_commits_without_a_sync_and_the_log_is_synced_before_the_answer()
+     {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("sync.db").display());
+        let store = Store::open_with(&url, SqliteSync::Full)
+            .await
+            .expect("store");
+        let before = store.writer.log_syncs().await.expect("a log syncer");
+        let mut tx = store.write(None, Timestamp::now()).await.expect("write");
+        let level: i64 = sqlx::query("PRAGMA synchronous")
+            .fetch_one(tx.conn().await.expect("conn"))
+            .await
+            .and_then(|row| row.try_get(0))
+            .expect("the writer's level");
+        assert_eq!(level, 1, "the writer connection runs at NORMAL");
+        tx.event("test", "1", "test.synced", serde_json::json!({}))
+            .await
+            .expect("event");
+        tx.commit().await.expect("durable");
+        // The answer came after a sync that began after the commit.
+        let after = store.writer.log_syncs().await.expect("a log syncer");
+        assert!(after > before, "syncs {before} → {after}");
+        store.close().await;
+
+        // At NORMAL nothing syncs the log on the write path.
+        let url = format!("sqlite://{}", dir.path().join("normal.db").display());
+        let store = Store::open_with(&url, SqliteSync::Normal)
+            .await
+            .expect("store");
+        assert_eq!(store.writer.log_syncs().await, None);
+        store.close().await;
+    }
 
     #[tokio::test]
     async fn a_new_sqlite_database_has_8_kib_pages_in_wal_mode() {

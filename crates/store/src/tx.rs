@@ -1,5 +1,6 @@
 //! The one way state changes: a transaction that also appends events.
 
+use crate::log_sync::LogSyncer;
 use crate::{Backend, Store, StoreError};
 use jiff::Timestamp;
 use opsdesk_domain::audit::{ChainedEvent, chain_hash};
@@ -58,6 +59,10 @@ pub(crate) struct Batch {
     /// under the chain-head lock, so a ticket's rows can be queued).
     last_ticket_id: Option<i64>,
     backend: Backend,
+    /// On file SQLite at full durability: where a committed batch's waiters
+    /// go to wait for the log's sync (see `log_sync`). Without it they are
+    /// told as soon as `COMMIT` returns, which is durable on its own there.
+    syncer: Option<LogSyncer>,
 }
 
 /// How a batch's transaction is begun and ended.
@@ -110,6 +115,7 @@ impl Writer {
         backend: Backend,
         pool: AnyPool,
         checkpoint: Option<AnyPool>,
+        syncer: Option<LogSyncer>,
     ) -> Arc<Writer> {
         let writer = Arc::new(Writer {
             batch: Arc::new(Mutex::new(Batch {
@@ -124,6 +130,7 @@ impl Writer {
                 counters: HashMap::new(),
                 last_ticket_id: None,
                 backend,
+                syncer,
             })),
             wake: Notify::new(),
             backend,
@@ -148,6 +155,18 @@ impl Writer {
             drop(batch);
             self.pool.close().await;
         }
+    }
+
+    /// How many times the log syncer has synced the SQLite log, if there
+    /// is one (see `log_sync`).
+    #[cfg(test)]
+    pub(crate) async fn log_syncs(&self) -> Option<u64> {
+        self.batch
+            .lock()
+            .await
+            .syncer
+            .as_ref()
+            .map(LogSyncer::syncs)
     }
 
     /// Whether batches keep the writer connection between transactions
@@ -263,11 +282,18 @@ impl Batch {
         Ok(())
     }
 
-    /// Commits the batch and tells every write in it how that went.
+    /// Commits the batch and tells every write in it how that went (once
+    /// the log is synced, where a syncer does that).
     async fn commit_and_notify(&mut self) {
         let result = self.commit().await.map_err(|e| e.to_string());
         if let Err(e) = &result {
             tracing::error!(error = %e, "group commit failed; the writes in it are reported as failed");
+        }
+        if result.is_ok()
+            && let Some(syncer) = &self.syncer
+        {
+            syncer.after_commit(std::mem::take(&mut self.waiters));
+            return;
         }
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(result.clone());
