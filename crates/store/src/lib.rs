@@ -227,10 +227,6 @@ impl Store {
                 let write_pool = if memory {
                     None
                 } else {
-                    // The writer commits without a sync at either level; at
-                    // full durability the log syncer makes each commit
-                    // durable before it is acknowledged (see `log_sync`).
-                    let writer_sync = SqliteSync::Normal;
                     Some(
                         AnyPoolOptions::new()
                             .max_connections(1)
@@ -240,7 +236,11 @@ impl Store {
                                 Box::pin(async move {
                                     conn.execute(SQLITE_PAGE_SIZE_PRAGMA).await?;
                                     conn.execute("PRAGMA journal_mode = WAL").await?;
-                                    conn.execute(writer_sync.pragma()).await?;
+                                    // No sync in the commit at either level; at
+                                    // full durability the log syncer makes each
+                                    // commit durable before it is acknowledged
+                                    // (see `log_sync`).
+                                    conn.execute(SqliteSync::Normal.pragma()).await?;
                                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                                     conn.execute("PRAGMA foreign_keys = ON").await?;
                                     conn.execute(WRITER_CACHE_PRAGMA).await?;
@@ -395,7 +395,7 @@ mod tests {
             .await
             .expect("event");
         tx.commit().await.expect("durable");
-        // The answer came after a sync that began after the commit.
+        // The commit was answered by the log syncer, after a sync.
         let after = store.writer.log_syncs().await.expect("a log syncer");
         assert!(after > before, "syncs {before} → {after}");
         store.close().await;
