@@ -61,7 +61,8 @@ pub(crate) struct Batch {
     backend: Backend,
     /// On file SQLite at full durability: where a committed batch's waiters
     /// go to wait for the log's sync (see `log_sync`). Without it they are
-    /// told as soon as `COMMIT` returns, which is durable on its own there.
+    /// told as soon as `COMMIT` returns: on PostgreSQL that is durable; on
+    /// SQLite at `normal` (and in memory) no sync is promised.
     syncer: Option<LogSyncer>,
 }
 
