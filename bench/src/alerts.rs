@@ -10,6 +10,7 @@
 //! would): the measurement is of intake, dedup and grouping, not of
 //! opening a ticket per alert.
 
+use crate::readings::{cpu_seconds, percentile, rss_mb};
 use anyhow::{Context, bail};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,32 +43,6 @@ pub struct AlertsArgs {
     server_pid: Option<u32>,
     #[arg(long)]
     alertmanager_pid: Option<u32>,
-}
-
-fn rss_mb(pid: Option<u32>) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
-/// CPU time (user + system) a process has used so far, from
-/// `/proc/<pid>/stat`; `None` for no pid or no such process.
-fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
-    // The command name (field 2) may hold spaces; what follows its `)` is
-    // fields 3 onwards, of which utime and stime are 14 and 15.
-    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let utime: f64 = rest.next()?.parse().ok()?;
-    let stime: f64 = rest.next()?.parse().ok()?;
-    // Linux reports these in USER_HZ, 100 per second on every architecture
-    // it supports.
-    Some((utime + stime) / 100.0)
 }
 
 /// What a phase cost in CPU: of the server, and of this process (the load
@@ -103,14 +78,6 @@ impl CpuMeter {
             );
         }
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
 }
 
 /// One Alertmanager alert as JSON text: sender `w`, alert number `n`.

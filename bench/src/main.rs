@@ -7,6 +7,7 @@
 //! throughput, p50/p99 latency and the server's resident memory.
 
 mod alerts;
+mod readings;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -17,6 +18,7 @@ use opsdesk_store::tickets::NewTicket;
 use opsdesk_store::{NewUser, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use readings::{percentile, rss_mb};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -281,26 +283,6 @@ async fn seed(url: &str, total: usize, batch: usize) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-fn rss_mb(pid: Option<u32>) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
 }
 
 /// Runs `concurrency` workers calling `request` until `seconds` pass.
