@@ -13,7 +13,8 @@ mod repeat_hint;
 
 pub(crate) use intake::ShortcutCounters;
 pub use intake::{IntakeBatch, IntakeResult, IntakeShortcuts};
-pub(crate) use keys::Settler;
+pub use keys::KEY_FILE_SUFFIX;
+pub(crate) use keys::{KeyFileUser, Settler, attach_key_file, give_copy_its_own_key_file};
 pub(crate) use repeat_hint::RepeatHint;
 
 use crate::rows::{opt_ts, parse, ts};

@@ -212,6 +212,7 @@ impl Store {
                             conn.execute(synchronous.pragma()).await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            alerts::attach_key_file(conn, alerts::KeyFileUser::Pooled).await?;
                             Ok(())
                         })
                     })
@@ -247,6 +248,8 @@ impl Store {
                                     conn.execute(WRITER_AUTOCHECKPOINT_PRAGMA).await?;
                                     conn.execute(WRITER_JOURNAL_SIZE_LIMIT_PRAGMA).await?;
                                     conn.execute(WRITER_TEMP_STORE_PRAGMA).await?;
+                                    alerts::attach_key_file(conn, alerts::KeyFileUser::Writer)
+                                        .await?;
                                     Ok(())
                                 })
                             })
@@ -311,7 +314,9 @@ impl Store {
             Backend::Postgres => &MIGRATE_POSTGRES,
         };
         migrator.run(&self.pool).await?;
-        Ok(())
+        // The key file is checked after the migrations, which may have
+        // just moved its tables out of the database (0014).
+        self.open_alert_key_file().await
     }
 
     /// Refreshes the query planner's statistics so queue pages keep using
@@ -350,7 +355,9 @@ impl Store {
     }
 
     /// Writes a consistent copy of the database to `path` (SQLite:
-    /// `VACUUM INTO`, safe while the server runs). PostgreSQL is backed up
+    /// `VACUUM INTO`, safe while the server runs; the alert key file is
+    /// not copied, as it is built again from the alerts when the copy is
+    /// first opened). PostgreSQL is backed up
     /// with its own tools (pg_dump).
     pub async fn backup(&self, path: &str) -> Result<(), StoreError> {
         match self.backend {
@@ -359,7 +366,7 @@ impl Store {
                     return Err(StoreError::Config(format!("{path} already exists; refusing to overwrite it")));
                 }
                 sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
-                Ok(())
+                alerts::give_copy_its_own_key_file(path).await
             }
             Backend::Postgres => Err(StoreError::Config(
                 "backup of a PostgreSQL database is done with pg_dump; `opsdesk backup` covers SQLite".into(),

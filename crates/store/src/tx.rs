@@ -471,11 +471,16 @@ async fn execute_queued(
 /// changed.
 async fn execute_each(
     conn: &mut AnyConnection,
-    statements: &[&'static str],
+    statements: &[&str],
 ) -> Result<Vec<u64>, StoreError> {
     let mut changed = Vec::with_capacity(statements.len());
     for sql in statements {
-        changed.push(sqlx::query(*sql).execute(&mut *conn).await?.rows_affected());
+        changed.push(
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut *conn)
+                .await?
+                .rows_affected(),
+        );
     }
     Ok(changed)
 }
@@ -501,10 +506,7 @@ impl Store {
     /// (the move of recent alert keys) costs as much memory as it touches.
     /// For statements that record no events and that no request waits on.
     /// The rows each statement changed.
-    pub(crate) async fn write_alone(
-        &self,
-        statements: &[&'static str],
-    ) -> Result<Vec<u64>, StoreError> {
+    pub(crate) async fn write_alone(&self, statements: &[&str]) -> Result<Vec<u64>, StoreError> {
         let mut batch = self.writer.batch.clone().lock_owned().await;
         batch.settle_abandoned().await?;
         batch.commit_and_notify().await;
