@@ -103,7 +103,7 @@ fi
     --concurrency "$SENDERS" --batch "$BATCH" --seconds "$SECONDS_PER" --rate "$RATE" \
     --max-new "$MAX_NEW" "${AM_ARGS[@]}"
 if [ "$BACKEND" = sqlite ]; then
-    echo "database: $(du -sh "$WORK"/bench.db* | awk '{print $1}' | paste -sd+ -) (db, wal, shm)"
+    echo "database files: $(cd "$WORK" && du -sh bench.db* | awk '{printf "%s%s %s", sep, $2, $1; sep = ", "}')"
 else
     echo "database: $(psql -h "$PG_HOST" -U "$PG_USER" -Atc "select pg_size_pretty(pg_database_size('$PG_DB'))" postgres)"
 fi
