@@ -1,8 +1,13 @@
 //! Alert intake keeps what it acknowledged: Alertmanager webhook batches
 //! posted by concurrent senders, a real `kill -9` of the server while
 //! batches are in flight, a restart on the same database, and every alert
-//! of every batch answered 200 is there; replaying an acknowledged batch
-//! creates no duplicates; the audit chain verifies.
+//! of every batch answered 200 is there; replaying every acknowledged
+//! batch creates no duplicates; the audit chain verifies.
+//!
+//! The senders go on until more alerts were acknowledged than the store
+//! takes before it moves alert identities between its key tables
+//! (`store::alerts::keys`), so the replay finds alerts through the key
+//! file as well as through the recent table.
 
 mod common;
 
@@ -10,8 +15,16 @@ use common::{Server, opsdesk, run};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+
+/// Alerts per webhook.
+const BATCH: usize = 50;
+
+/// Acknowledged alerts to wait for before the crash: more than the store
+/// takes before it first moves identities out of its recent key table
+/// (8,192).
+const ALERTS_BEFORE_THE_CRASH: usize = 12_000;
 
 fn webhook(sender: usize, batch: usize, size: usize) -> Value {
     let alerts: Vec<Value> = (0..size)
@@ -78,16 +91,23 @@ fn acknowledged_alert_batches_survive_kill_9_and_replays_add_nothing() {
     });
 
     let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
     let mut senders = Vec::new();
     for w in 0..8 {
-        let (client, url, key, stop) = (client.clone(), url.clone(), key.clone(), stop.clone());
+        let (client, url, key, stop, answered) = (
+            client.clone(),
+            url.clone(),
+            key.clone(),
+            stop.clone(),
+            answered.clone(),
+        );
         senders.push(rt.spawn(async move {
             let mut acknowledged = Vec::new();
             let mut b = 0;
             while !stop.load(Ordering::Relaxed) {
                 let r = client
                     .post(format!("{url}/api/v1/integrations/alertmanager/{key}"))
-                    .json(&webhook(w, b, 20))
+                    .json(&webhook(w, b, BATCH))
                     .send()
                     .await;
                 // Only a 200 with its result acknowledged the batch.
@@ -96,13 +116,20 @@ fn acknowledged_alert_batches_survive_kill_9_and_replays_add_nothing() {
                     && r.json::<Value>().await.is_ok()
                 {
                     acknowledged.push((w, b));
+                    answered.fetch_add(1, Ordering::Relaxed);
                 }
                 b += 1;
             }
             acknowledged
         }));
     }
-    std::thread::sleep(Duration::from_millis(1500));
+    // Past the first move of identities, with a cap for a slow machine.
+    let started = std::time::Instant::now();
+    while answered.load(Ordering::Relaxed) * BATCH < ALERTS_BEFORE_THE_CRASH
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let data = server.crash();
     stop.store(true, Ordering::Relaxed);
     let acknowledged: Vec<(usize, usize)> = rt.block_on(async {
@@ -145,7 +172,7 @@ fn acknowledged_alert_batches_survive_kill_9_and_replays_add_nothing() {
             }
         }
         for (w, b) in &acknowledged {
-            for k in 0..20 {
+            for k in 0..BATCH {
                 let instance = format!("h-{w}-{b}-{k}");
                 assert!(
                     stored.contains(&instance),
@@ -163,22 +190,36 @@ fn acknowledged_alert_batches_survive_kill_9_and_replays_add_nothing() {
             *per_batch.entry(batch).or_default() += 1;
         }
         assert!(
-            per_batch.values().all(|n| *n == 20),
+            per_batch.values().all(|n| *n == BATCH),
             "a partial batch was stored"
         );
 
-        // Replaying an acknowledged batch adds nothing.
-        let (w, b) = acknowledged[0];
-        let r = client
-            .post(format!("{url}/api/v1/integrations/alertmanager/{key}"))
-            .json(&webhook(w, b, 20))
-            .send()
-            .await
-            .expect("replay");
-        assert_eq!(r.status(), 200);
-        let result: Value = r.json().await.expect("result");
-        assert_eq!(result["new"], 0);
-        assert_eq!(result["deduplicated"], 20);
+        // Replaying every acknowledged batch adds nothing.
+        let mut replays = Vec::new();
+        for chunk in acknowledged.chunks(acknowledged.len().div_ceil(8)) {
+            let (client, url, key, chunk) =
+                (client.clone(), url.clone(), key.clone(), chunk.to_vec());
+            replays.push(tokio::spawn(async move {
+                for (w, b) in chunk {
+                    let r = client
+                        .post(format!("{url}/api/v1/integrations/alertmanager/{key}"))
+                        .json(&webhook(w, b, BATCH))
+                        .send()
+                        .await
+                        .expect("replay");
+                    assert_eq!(r.status(), 200);
+                    let result: Value = r.json().await.expect("result");
+                    assert_eq!(
+                        (&result["new"], &result["deduplicated"]),
+                        (&json!(0), &json!(BATCH)),
+                        "replay of batch {w}-{b}"
+                    );
+                }
+            }));
+        }
+        for replay in replays {
+            replay.await.expect("replays");
+        }
     });
     let mut verify = opsdesk();
     verify
