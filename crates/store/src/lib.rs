@@ -154,13 +154,22 @@ pub struct Store {
     alert_keys: Arc<alerts::Settler>,
 }
 
+/// The path of the main database file of the SQLite database `db` (a
+/// pool or a connection) is connected to; empty for an in-memory one.
+pub(crate) async fn sqlite_main_file<'c, E>(db: E) -> Result<String, sqlx::Error>
+where
+    E: Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .fetch_one(db)
+        .await?
+        .try_get(0)
+}
+
 /// The write-ahead log of the SQLite database `pool` is connected to:
 /// the main database file's path with `-wal` (SQLite's own naming).
 async fn sqlite_log_path(pool: &AnyPool) -> Result<std::path::PathBuf, StoreError> {
-    let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-        .fetch_one(pool)
-        .await?
-        .try_get(0)?;
+    let file = sqlite_main_file(pool).await?;
     if file.is_empty() {
         return Err(StoreError::Config(
             "the SQLite database has no file, so its log cannot be synced".into(),

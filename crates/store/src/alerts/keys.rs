@@ -96,10 +96,7 @@ pub(crate) async fn attach_key_file(
     conn: &mut AnyConnection,
     user: KeyFileUser,
 ) -> Result<(), sqlx::Error> {
-    let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
+    let file = crate::sqlite_main_file(&mut *conn).await?;
     let path = if file.is_empty() {
         ":memory:".to_string()
     } else {
